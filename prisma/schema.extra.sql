@@ -1,0 +1,25 @@
+-- Database-only objects that schema.prisma cannot express. The first migration creates them;
+-- later migrations that add or change one must also update this file: `npm run db:check`
+-- builds a database from schema.prisma plus this file and compares it with the migrations.
+
+-- Stock is never negative: the database itself refuses to oversell (spec 004 section 8).
+ALTER TABLE "inventory_levels" ADD CONSTRAINT "inventory_levels_quantity_non_negative" CHECK ("quantity" >= 0);
+ALTER TABLE "cart_items" ADD CONSTRAINT "cart_items_quantity_positive" CHECK ("quantity" > 0);
+ALTER TABLE "order_items" ADD CONSTRAINT "order_items_quantity_positive" CHECK ("quantity" > 0);
+ALTER TABLE "order_items" ADD CONSTRAINT "order_items_unit_price_non_negative" CHECK ("unit_price" >= 0);
+ALTER TABLE "product_variants" ADD CONSTRAINT "product_variants_price_non_negative" CHECK ("price" >= 0);
+ALTER TABLE "orders" ADD CONSTRAINT "orders_total_amount_non_negative" CHECK ("total_amount" >= 0);
+ALTER TABLE "payments" ADD CONSTRAINT "payments_amount_positive" CHECK ("amount" > 0);
+ALTER TABLE "stock_adjustments" ADD CONSTRAINT "stock_adjustments_delta_non_zero" CHECK ("delta" <> 0);
+
+-- The audit log is append-only (REQ 18.4, PROP 16). A trigger rather than the spec's
+-- DO INSTEAD NOTHING rules: tampering must fail loudly, not be silently ignored.
+CREATE FUNCTION "audit_logs_reject_change"() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'audit_logs is append-only: % is not allowed', TG_OP USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+CREATE TRIGGER "audit_logs_append_only" BEFORE UPDATE OR DELETE ON "audit_logs"
+  FOR EACH ROW EXECUTE FUNCTION "audit_logs_reject_change"();
+CREATE TRIGGER "audit_logs_no_truncate" BEFORE TRUNCATE ON "audit_logs"
+  FOR EACH STATEMENT EXECUTE FUNCTION "audit_logs_reject_change"();

@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { AppConfig } from './config/index.js';
+import { createContextFactory, type GraphQLContext, type RuntimeInfo } from './graphql/context.js';
+import { formatGraphQLError } from './graphql/errors.js';
+import { createErrorReportingPlugin } from './graphql/plugins/error-reporting.plugin.js';
+import { buildGraphQLSchema } from './graphql/schema.js';
+import { registerHealthRoutes } from './http/health.routes.js';
+import { registerRequestId, REQUEST_ID_HEADER } from './http/request-id.js';
+import type { Logger } from './observability/logger.js';
+import { createTransactionRunner, type Database } from './platform/db/index.js';
+
+export interface AppDependencies {
+  logger: Logger;
+  database: Database;
+  runtime: RuntimeInfo;
+}
+
+export interface App {
+  server: FastifyInstance;
+  /** Stops accepting, drains in-flight operations, then closes the HTTP server. */
+  close(): Promise<void>;
+}
+
+/**
+ * Wires the gateway from its configuration and already-created dependencies. Reads no
+ * environment and opens no connection of its own: main.ts and the test kit own those.
+ */
+export async function createApp(config: AppConfig, deps: AppDependencies): Promise<App> {
+  const { logger, database, runtime } = deps;
+  const server = Fastify({
+    logger: false,
+    bodyLimit: config.http.bodyLimitBytes,
+    // Client IPs come from X-Forwarded-For only when the peer is a configured proxy.
+    trustProxy: config.http.trustedProxies.length > 0 ? config.http.trustedProxies : false,
+    requestIdHeader: false,
+    genReqId: () => randomUUID(),
+  });
+  registerRequestId(server, logger);
+  registerHealthRoutes(server, { database });
+
+  const runInTransaction = createTransactionRunner({ prisma: database.prisma, logger });
+  const schema = await buildGraphQLSchema();
+
+  // Plugin order matters only where noted; each plugin owns one concern.
+  const plugins: ApolloServerPlugin<GraphQLContext>[] = [
+    // Drain first so shutdown waits for every in-flight operation before anything closes.
+    fastifyApolloDrainPlugin(server),
+    createErrorReportingPlugin(),
+    config.graphql.sandbox
+      ? ApolloServerPluginLandingPageLocalDefault({
+          embed: { initialState: { pollForSchemaUpdates: false } },
+          includeCookies: false,
+        })
+      : ApolloServerPluginLandingPageDisabled(),
+  ];
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    plugins,
+    formatError: formatGraphQLError,
+    includeStacktraceInErrorResponses: false,
+    introspection: config.graphql.introspection,
+    // Field suggestions ("Did you mean …?") leak the schema when introspection is off.
+    hideSchemaDetailsFromClientErrors: !config.graphql.introspection,
+  });
+  await apollo.start();
+
+  const buildContext = createContextFactory({ logger, database, runInTransaction, runtime, config });
+  server.route({
+    url: '/graphql',
+    method: ['GET', 'POST', 'OPTIONS'],
+    handler: fastifyApolloHandler(apollo, { context: buildContext }),
+  });
+  if (config.graphql.sandbox) {
+    server.get('/', (_request, reply) => reply.redirect('/graphql'));
+  }
+
+  await server.ready();
+  logger.debug('app created', { requestIdHeader: REQUEST_ID_HEADER });
+  return {
+    server,
+    async close() {
+      await apollo.stop();
+      await server.close();
+    },
+  };
+}

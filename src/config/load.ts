@@ -1,0 +1,225 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { cleanEnv } from 'envalid';
+import { generateEphemeralSecret, judgeSecret, readSecretSource } from './secrets.js';
+import { configSpec, ENVIRONMENTS, type Environment, type SecretVariable } from './spec.js';
+
+export interface AppConfig {
+  env: Environment;
+  /** staging and production: no embedded defaults, no generated secrets, strict checks. */
+  isProductionLike: boolean;
+  http: { host: string; port: number; bodyLimitBytes: number; trustedProxies: string[] };
+  log: { level: string; format: 'json' | 'pretty' };
+  database: {
+    /** undefined: run the embedded Postgres (never in staging/production). */
+    url: string | undefined;
+    poolSize: number;
+    connectTimeoutMs: number;
+    statementTimeoutMs: number;
+    slowQueryMs: number;
+    txMaxWaitMs: number;
+    txTimeoutMs: number;
+    migrateOnStart: boolean;
+    allowDestructiveMigrations: boolean;
+    seedDemoData: boolean;
+    embedded: { dataDir: string; port: number };
+  };
+  redis: { url: string | undefined };
+  auth: { jwtSecrets: string[]; jwtIssuer: string; jwtAudience: string; passwordPepper: string };
+  graphql: { introspection: boolean; sandbox: boolean };
+  shutdownTimeoutMs: number;
+  /** Secrets that were not configured and were generated for this process (development/test only). */
+  generatedSecrets: SecretVariable[];
+  /** Every secret value in force, so the logger can scrub them wherever they appear. */
+  secretValues: string[];
+}
+
+/** Startup refused: `problems` names each variable and what is wrong, never a value. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadConfigOptions {
+  /** The environment to read. @default process.env (tests pass their own) */
+  env?: Record<string, string | undefined>;
+  /** Folder holding `config/<NODE_ENV>.env`. */
+  rootDir: string;
+}
+
+function readEnvFile(path: string, problems: string[], label: string): Record<string, string> {
+  if (!existsSync(path)) {
+    if (label === 'CONFIG_FILE') problems.push(`CONFIG_FILE points at a missing file`);
+    return {};
+  }
+  try {
+    return parseDotenv(readFileSync(path));
+  } catch {
+    problems.push(`${label} could not be read`);
+    return {};
+  }
+}
+
+function checkUrlSecret(
+  name: 'DATABASE_URL' | 'REDIS_URL',
+  value: string,
+  protocols: string[],
+  strict: boolean,
+  problems: string[],
+  secretValues: string[],
+): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    problems.push(`${name} is not a valid URL`);
+    return;
+  }
+  if (!protocols.includes(url.protocol)) {
+    problems.push(`${name} must use ${protocols.map((p) => p.replace(':', '://')).join(' or ')}`);
+    return;
+  }
+  const password = decodeURIComponent(url.password);
+  if (password) secretValues.push(password, url.password);
+  if (!strict) return;
+  const verdict = judgeSecret(password || undefined);
+  if (!verdict.ok) problems.push(`${name} password ${verdict.reason}`);
+}
+
+/**
+ * Builds the configuration from (lowest to highest precedence) the spec defaults,
+ * `config/<NODE_ENV>.env`, `CONFIG_FILE` and the environment (REQ 15.1, 15.5), then validates
+ * every value and secret (REQ 1, 15.2). Throws ConfigError listing every problem (REQ 15.3).
+ */
+export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): AppConfig {
+  const problems: string[] = [];
+  const nodeEnv = (env.NODE_ENV ?? 'development') as Environment;
+  if (!ENVIRONMENTS.includes(nodeEnv)) {
+    throw new ConfigError([`NODE_ENV must be one of ${ENVIRONMENTS.join(', ')}`]);
+  }
+  const envFile = readEnvFile(join(rootDir, 'config', `${nodeEnv}.env`), problems, `config/${nodeEnv}.env`);
+  const configFilePath = env.CONFIG_FILE ?? envFile.CONFIG_FILE;
+  const deploymentFile = configFilePath
+    ? readEnvFile(
+        isAbsolute(configFilePath) ? configFilePath : resolve(rootDir, configFilePath),
+        problems,
+        'CONFIG_FILE',
+      )
+    : {};
+
+  const merged: Record<string, string | undefined> = { ...envFile, ...deploymentFile, NODE_ENV: nodeEnv };
+  for (const key of Object.keys(configSpec)) {
+    if (env[key] !== undefined) merged[key] = env[key];
+  }
+  const values = cleanEnv(merged, configSpec, {
+    reporter: ({ errors }) => {
+      for (const [key, error] of Object.entries(errors)) {
+        problems.push(
+          `${key} ${error instanceof Error && error.message ? `is invalid: ${error.message}` : 'is invalid'}`,
+        );
+      }
+    },
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const isProductionLike = nodeEnv === 'staging' || nodeEnv === 'production';
+  const secretValues: string[] = [];
+  const generatedSecrets: SecretVariable[] = [];
+
+  // JWT_SECRETS: several at once for zero-downtime rotation (REQ 1.5); each judged alone.
+  const jwtSource = readSecretSource(env, 'JWT_SECRETS');
+  let jwtSecrets: string[] = [];
+  if (jwtSource.error) problems.push(jwtSource.error);
+  else if (jwtSource.value === undefined) {
+    if (isProductionLike) problems.push('JWT_SECRETS is missing (set JWT_SECRETS or JWT_SECRETS_FILE)');
+    else {
+      jwtSecrets = [generateEphemeralSecret()];
+      generatedSecrets.push('JWT_SECRETS');
+    }
+  } else {
+    jwtSecrets = jwtSource.value.split(',').map((s) => s.trim());
+    jwtSecrets.forEach((secret, index) => {
+      const verdict = judgeSecret(secret);
+      if (!verdict.ok) problems.push(`JWT_SECRETS entry ${index + 1} ${verdict.reason}`);
+    });
+  }
+  secretValues.push(...jwtSecrets);
+
+  const pepperSource = readSecretSource(env, 'PASSWORD_PEPPER');
+  let passwordPepper = '';
+  if (pepperSource.error) problems.push(pepperSource.error);
+  else if (pepperSource.value === undefined) {
+    if (isProductionLike) problems.push('PASSWORD_PEPPER is missing (set PASSWORD_PEPPER or PASSWORD_PEPPER_FILE)');
+    else {
+      passwordPepper = generateEphemeralSecret();
+      generatedSecrets.push('PASSWORD_PEPPER');
+    }
+  } else {
+    passwordPepper = pepperSource.value;
+    const verdict = judgeSecret(passwordPepper);
+    if (!verdict.ok) problems.push(`PASSWORD_PEPPER ${verdict.reason}`);
+  }
+  if (passwordPepper) secretValues.push(passwordPepper);
+
+  const dbSource = readSecretSource(env, 'DATABASE_URL');
+  if (dbSource.error) problems.push(dbSource.error);
+  else if (dbSource.value === undefined) {
+    if (isProductionLike) problems.push('DATABASE_URL is missing (embedded Postgres is refused in staging/production)');
+  } else {
+    checkUrlSecret(
+      'DATABASE_URL',
+      dbSource.value,
+      ['postgres:', 'postgresql:'],
+      isProductionLike,
+      problems,
+      secretValues,
+    );
+  }
+
+  const redisSource = readSecretSource(env, 'REDIS_URL');
+  if (redisSource.error) problems.push(redisSource.error);
+  else if (redisSource.value === undefined) {
+    if (isProductionLike) problems.push('REDIS_URL is missing (in-memory stores are refused in staging/production)');
+  } else {
+    checkUrlSecret('REDIS_URL', redisSource.value, ['redis:', 'rediss:'], isProductionLike, problems, secretValues);
+  }
+
+  if (isProductionLike && values.GRAPHQL_SANDBOX) problems.push('GRAPHQL_SANDBOX must be false in staging/production');
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return Object.freeze({
+    env: nodeEnv,
+    isProductionLike,
+    http: {
+      host: values.HOST,
+      port: values.PORT,
+      bodyLimitBytes: values.BODY_LIMIT_BYTES,
+      trustedProxies: values.TRUSTED_PROXIES.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    },
+    log: { level: values.LOG_LEVEL, format: values.LOG_FORMAT as 'json' | 'pretty' },
+    database: {
+      url: dbSource.value,
+      poolSize: values.DATABASE_POOL_SIZE,
+      connectTimeoutMs: values.DATABASE_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: values.DATABASE_STATEMENT_TIMEOUT_MS,
+      slowQueryMs: values.DATABASE_SLOW_QUERY_MS,
+      txMaxWaitMs: values.DATABASE_TX_MAX_WAIT_MS,
+      txTimeoutMs: values.DATABASE_TX_TIMEOUT_MS,
+      migrateOnStart: values.DATABASE_MIGRATE_ON_START,
+      allowDestructiveMigrations: values.DATABASE_ALLOW_DESTRUCTIVE_MIGRATIONS,
+      seedDemoData: values.SEED_DEMO_DATA,
+      embedded: { dataDir: resolve(rootDir, values.EMBEDDED_DB_DIR), port: values.EMBEDDED_DB_PORT },
+    },
+    redis: { url: redisSource.value },
+    auth: { jwtSecrets, jwtIssuer: values.JWT_ISSUER, jwtAudience: values.JWT_AUDIENCE, passwordPepper },
+    graphql: { introspection: values.GRAPHQL_INTROSPECTION, sandbox: values.GRAPHQL_SANDBOX },
+    shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
+    generatedSecrets,
+    secretValues: [...new Set(secretValues.filter((s) => s.length > 0))],
+  });
+}

@@ -1,0 +1,80 @@
+import { bool, num, port, str } from 'envalid';
+
+export const ENVIRONMENTS = ['development', 'test', 'staging', 'production'] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+/**
+ * Every variable the gateway reads (REQ 15). Defaults here are the production-safe ones;
+ * `config/<NODE_ENV>.env` overrides them per environment and `CONFIG_FILE` per deployment.
+ * The README's configuration table is generated from this spec (`npm run docs:config`).
+ *
+ * Secrets (JWT_SECRETS, PASSWORD_PEPPER, DATABASE_URL, REDIS_URL) are not in this table:
+ * they are read by `loadConfig` from NAME or NAME_FILE and validated there.
+ */
+export const configSpec = {
+  NODE_ENV: str({
+    choices: ENVIRONMENTS,
+    default: 'development',
+    desc: 'Environment; selects config/<NODE_ENV>.env and the strictness of secret checks.',
+  }),
+  CONFIG_FILE: str({
+    default: '',
+    desc: 'Optional dotenv-format file with deployment settings; environment variables win over it.',
+  }),
+  HOST: str({ default: '0.0.0.0', desc: 'Interface the HTTP server listens on.' }),
+  PORT: port({ default: 4000, desc: 'HTTP port of the GraphQL endpoint and the health routes.' }),
+  BODY_LIMIT_BYTES: num({ default: 1_048_576, desc: 'Largest accepted request body, in bytes.' }),
+  TRUSTED_PROXIES: str({
+    default: '',
+    desc: 'Comma-separated proxy addresses/CIDRs whose X-Forwarded-For is believed; empty trusts none.',
+  }),
+  LOG_LEVEL: str({
+    choices: ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'],
+    default: 'info',
+    desc: 'Winston log level.',
+  }),
+  LOG_FORMAT: str({ choices: ['json', 'pretty'], default: 'json', desc: 'json for machines, pretty for a terminal.' }),
+
+  DATABASE_POOL_SIZE: num({ default: 10, desc: 'Connections in the pg pool of each instance.' }),
+  DATABASE_CONNECT_TIMEOUT_MS: num({ default: 5_000, desc: 'Time to wait for a pool connection before failing.' }),
+  DATABASE_STATEMENT_TIMEOUT_MS: num({ default: 15_000, desc: 'Postgres statement_timeout for every connection.' }),
+  DATABASE_SLOW_QUERY_MS: num({
+    default: 100,
+    desc: 'Queries slower than this are logged with redacted parameters (REQ 6.4).',
+  }),
+  DATABASE_TX_MAX_WAIT_MS: num({ default: 2_000, desc: 'Longest wait for a connection to start a transaction.' }),
+  DATABASE_TX_TIMEOUT_MS: num({ default: 10_000, desc: 'Longest an interactive transaction may stay open.' }),
+  DATABASE_MIGRATE_ON_START: bool({
+    default: false,
+    desc: 'Apply pending (non-destructive) migrations at startup; otherwise refuse to start while any are pending.',
+  }),
+  DATABASE_ALLOW_DESTRUCTIVE_MIGRATIONS: bool({
+    default: false,
+    desc: 'Confirms DROP/TRUNCATE/DELETE/type-change migrations (REQ 19.4); prefer the --allow-destructive flag of db:migrate.',
+  }),
+  SEED_DEMO_DATA: bool({ default: false, desc: 'Seed demo data at startup when the database has no users.' }),
+  EMBEDDED_DB_DIR: str({
+    default: '.data/pglite',
+    desc: 'Data directory of the embedded Postgres (PGlite) used when DATABASE_URL is unset outside production.',
+  }),
+  EMBEDDED_DB_PORT: port({ default: 54329, desc: 'Loopback port on which the embedded Postgres is served.' }),
+
+  JWT_ISSUER: str({ default: 'erp-gateway', desc: 'iss claim of issued tokens, required on verified tokens.' }),
+  JWT_AUDIENCE: str({ default: 'erp-clients', desc: 'aud claim of issued tokens, required on verified tokens.' }),
+
+  GRAPHQL_INTROSPECTION: bool({ default: false, desc: 'Allow schema introspection (off in production).' }),
+  GRAPHQL_SANDBOX: bool({ default: false, desc: 'Serve the Apollo Sandbox landing page at / (development only).' }),
+  SHUTDOWN_TIMEOUT_MS: num({ default: 30_000, desc: 'Longest drain of in-flight requests on SIGTERM (REQ 9.2).' }),
+} as const;
+
+/** Secret variables: read from NAME or NAME_FILE, never logged, validated in loadConfig. */
+export const SECRET_VARIABLES = {
+  JWT_SECRETS:
+    'Comma-separated HS256 signing secrets; the first signs, all verify (rotation, REQ 1.5). Each >= 32 bytes, high entropy.',
+  PASSWORD_PEPPER: 'Pepper mixed into password hashes; >= 32 bytes, high entropy, never the old default.',
+  DATABASE_URL:
+    'postgres:// URL. Unset outside production: an embedded PGlite database is used. In staging/production its password is validated like a secret.',
+  REDIS_URL: 'redis:// URL. Unset outside production: in-memory stores are used. Required in staging/production.',
+} as const;
+
+export type SecretVariable = keyof typeof SECRET_VARIABLES;

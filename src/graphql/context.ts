@@ -1,0 +1,61 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AppConfig } from '../config/index.js';
+import type { Database, Prisma } from '../platform/db/index.js';
+import type { RunInTransaction } from '../platform/db/index.js';
+import type { Logger } from '../observability/logger.js';
+
+/** Everything a resolver may use, built once per request (DESIGN.md section 2, step 3). */
+export interface GraphQLContext {
+  /** Correlation id: the client's x-request-id when well-formed, else generated. */
+  requestId: string;
+  /** Client address as resolved through the trusted proxy list only. */
+  clientIp: string;
+  userAgent: string | undefined;
+  /** Child logger carrying requestId (and, once authenticated, userId). */
+  logger: Logger;
+  prisma: Prisma;
+  runInTransaction: RunInTransaction;
+  /** Aborted when the client disconnects; passed to transactions so they roll back (REQ 4.5). */
+  signal: AbortSignal;
+  /** Process-wide facts a few resolvers report (version, start time). */
+  runtime: RuntimeInfo;
+  database: Pick<Database, 'poolStats'>;
+  config: Pick<AppConfig, 'env'>;
+}
+
+export interface RuntimeInfo {
+  version: string;
+  startedAt: Date;
+}
+
+export interface ContextFactoryOptions {
+  logger: Logger;
+  database: Database;
+  runInTransaction: RunInTransaction;
+  runtime: RuntimeInfo;
+  config: AppConfig;
+}
+
+/** The one place request context is assembled; fresh per request, nothing shared. */
+export function createContextFactory(options: ContextFactoryOptions) {
+  const { logger, database, runInTransaction, runtime, config } = options;
+  return async function buildContext(request: FastifyRequest, reply: FastifyReply): Promise<GraphQLContext> {
+    const controller = new AbortController();
+    // The response closing before it was fully written means the client went away.
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) controller.abort(new Error('client disconnected'));
+    });
+    return {
+      requestId: request.id,
+      clientIp: request.ip,
+      userAgent: request.headers['user-agent'],
+      logger: logger.child({ requestId: request.id }),
+      prisma: database.prisma,
+      runInTransaction,
+      signal: controller.signal,
+      runtime,
+      database,
+      config: { env: config.env },
+    };
+  };
+}

@@ -1,0 +1,54 @@
+import { unwrapResolverError } from '@apollo/server/errors';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import {
+  AppError,
+  ErrorCode,
+  InternalError,
+  toAppError,
+  ValidationError,
+  type ErrorCode as Code,
+} from '../errors/index.js';
+import { classifyDatabaseError } from '../platform/db/index.js';
+
+/**
+ * Codes Apollo Server and graphql-js attach to errors they raise themselves (parse,
+ * validation, variable coercion), mapped onto our catalog.
+ */
+const FRAMEWORK_CODES: Readonly<Record<string, Code>> = {
+  GRAPHQL_PARSE_FAILED: ErrorCode.GRAPHQL_PARSE_FAILED,
+  GRAPHQL_VALIDATION_FAILED: ErrorCode.GRAPHQL_VALIDATION_FAILED,
+  BAD_USER_INPUT: ErrorCode.VALIDATION_ERROR,
+  BAD_REQUEST: ErrorCode.BAD_REQUEST,
+  OPERATION_RESOLUTION_FAILURE: ErrorCode.BAD_REQUEST,
+};
+
+/**
+ * The AppError behind any error that reaches the client: our own errors as they are, database
+ * errors classified, framework errors mapped by their code, everything else INTERNAL_ERROR.
+ */
+export function resolveAppError(error: unknown): AppError {
+  const original = unwrapResolverError(error);
+  if (original instanceof GraphQLError) {
+    const frameworkCode = FRAMEWORK_CODES[String(original.extensions.code ?? '')];
+    if (frameworkCode === ErrorCode.VALIDATION_ERROR) return new ValidationError({}, original.message);
+    if (frameworkCode) return new AppError(frameworkCode, { message: original.message });
+    if (original.originalError) return toAppError(original.originalError, [classifyDatabaseError]);
+    return new InternalError(original);
+  }
+  return toAppError(original, [classifyDatabaseError]);
+}
+
+/**
+ * Apollo's formatError: a catalog code, a user-safe message and the error's safe details;
+ * never a stack, SQL or Prisma message (REQ 3.5, DESIGN.md section 4). The correlation id is
+ * added per request by the error-reporting plugin.
+ */
+export function formatGraphQLError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const appError = resolveAppError(error);
+  return {
+    message: appError.message,
+    ...(formatted.locations ? { locations: formatted.locations } : {}),
+    ...(formatted.path ? { path: formatted.path } : {}),
+    extensions: { ...appError.details, code: appError.code },
+  };
+}

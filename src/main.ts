@@ -1,0 +1,120 @@
+import { join } from 'node:path';
+import { createApp, type App } from './app.js';
+import { ConfigError, loadConfig, type AppConfig } from './config/index.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { createDatabase, ensureMigrated, loadMigrations, MigrationError, type Database } from './platform/db/index.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './platform/db/embedded.js';
+import { DEMO_SEED, isCatalogEmpty, seedDatabase } from './platform/db/seed.js';
+import { findProjectRoot, readPackageVersion } from './platform/project-root.js';
+
+/** Pool size against the embedded database: PGlite runs one statement at a time anyway. */
+const EMBEDDED_POOL_SIZE = 4;
+
+interface Running {
+  app?: App;
+  database?: Database;
+  embedded?: EmbeddedPostgres;
+}
+
+/**
+ * Startup order (docs/lifecycle.md): config → logger → database (embedded if none configured)
+ * → migrations gate → demo seed → app → listen. Shutdown runs the same list backwards.
+ */
+async function start(config: AppConfig, logger: Logger, rootDir: string, running: Running): Promise<void> {
+  if (config.generatedSecrets.length > 0) {
+    logger.warn('no secrets configured: generated random ones for this process (tokens will not survive a restart)', {
+      generated: config.generatedSecrets,
+    });
+  }
+  let url = config.database.url;
+  if (url === undefined) {
+    running.embedded = await startEmbeddedPostgres({ ...config.database.embedded, logger });
+    url = running.embedded.connectionString;
+  }
+  running.database = createDatabase({
+    ...config.database,
+    url,
+    poolSize: config.database.url === undefined ? EMBEDDED_POOL_SIZE : config.database.poolSize,
+    logger,
+  });
+  const applied = await ensureMigrated(running.database.pool, loadMigrations(join(rootDir, 'prisma', 'migrations')), {
+    logger,
+    migrateOnStart: config.database.migrateOnStart,
+    allowDestructive: config.database.allowDestructiveMigrations,
+  });
+  if (applied.length > 0) logger.info('migrations applied at startup', { migrations: applied });
+  if (config.database.seedDemoData && (await isCatalogEmpty(running.database.pool))) {
+    await seedDatabase(running.database.pool, DEMO_SEED, logger);
+  }
+  running.app = await createApp(config, {
+    logger,
+    database: running.database,
+    runtime: { version: readPackageVersion(rootDir), startedAt: new Date() },
+  });
+  const address = await running.app.server.listen({ host: config.http.host, port: config.http.port });
+  logger.info('gateway listening', { address, env: config.env });
+  if (config.graphql.sandbox) {
+    const host = config.http.host === '0.0.0.0' || config.http.host === '127.0.0.1' ? 'localhost' : config.http.host;
+    logger.info(`Apollo Sandbox: http://${host}:${config.http.port}/graphql`);
+  }
+}
+
+async function stop(running: Running, logger: Logger): Promise<void> {
+  await running.app?.close();
+  await running.database?.close();
+  await running.embedded?.stop();
+  logger.info('shutdown complete');
+}
+
+async function main(): Promise<void> {
+  const rootDir = findProjectRoot();
+  let config: AppConfig;
+  try {
+    config = loadConfig({ rootDir });
+  } catch (error) {
+    // REQ 15.3: every problem named, then a non-zero exit. Messages never contain values.
+    process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
+  const logger = createLogger({
+    level: config.log.level,
+    format: config.log.format,
+    secretValues: config.secretValues,
+  });
+  const running: Running = {};
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutdown started', { signal });
+    const force = setTimeout(() => {
+      logger.error('shutdown timed out; exiting', { timeoutMs: config.shutdownTimeoutMs });
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 5_000);
+    force.unref();
+    stop(running, logger).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('shutdown failed', { error });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+
+  try {
+    await start(config, logger, rootDir, running);
+  } catch (error) {
+    if (error instanceof MigrationError)
+      logger.error(error.message, { kind: error.kind, migrations: error.migrations });
+    else logger.error('startup failed', { error });
+    await stop(running, logger).catch(() => undefined);
+    process.exitCode = 1;
+    // Let the logger flush before the process ends.
+    setTimeout(() => process.exit(1), 100).unref();
+  }
+}
+
+void main();

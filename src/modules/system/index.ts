@@ -1,0 +1,1 @@
+export { SystemResolver } from './system.resolver.js';

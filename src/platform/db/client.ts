@@ -1,0 +1,155 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaClient } from '../../generated/prisma/client.js';
+import type { Logger } from '../../observability/logger.js';
+
+export interface DatabaseOptions {
+  url: string;
+  /** @default 10 */
+  poolSize?: number;
+  /** @default 5000 */
+  connectTimeoutMs?: number;
+  /** Postgres statement_timeout of every connection. @default 15000 */
+  statementTimeoutMs?: number;
+  /** REQ 6.4. @default 100 */
+  slowQueryMs?: number;
+  /** @default 2000 */
+  txMaxWaitMs?: number;
+  /** @default 10000 */
+  txTimeoutMs?: number;
+  /** Shown in pg_stat_activity. @default 'erp-gateway' */
+  applicationName?: string;
+  logger: Logger;
+}
+
+/** One SQL statement as Prisma sent it (used by metrics and the statement-count tests). */
+export interface StatementEvent {
+  sql: string;
+  durationMs: number;
+}
+
+function createPrismaClient(
+  pool: pg.Pool,
+  options: DatabaseOptions,
+  logger: Logger,
+  onStatement: (event: StatementEvent) => void,
+) {
+  const slowMs = options.slowQueryMs ?? 100;
+  const adapter = new PrismaPg(pool, {
+    onPoolError: (err) => logger.error('database pool error', { error: err }),
+    onConnectionError: (err) => logger.error('database connection error', { error: err }),
+  });
+  const base = new PrismaClient({
+    adapter,
+    log: [{ emit: 'event', level: 'query' }],
+    transactionOptions: { maxWait: options.txMaxWaitMs ?? 2_000, timeout: options.txTimeoutMs ?? 10_000 },
+  });
+  // $on exists only on the base client, so subscribe before extending.
+  base.$on('query', (event) => onStatement({ sql: event.query, durationMs: event.duration }));
+  // REQ 6.4: slow operations are logged with model, operation and duration; arguments are
+  // never logged (they hold customer data), only their shape.
+  return base.$extends({
+    name: 'slow-operation-log',
+    query: {
+      $allModels: {
+        async $allOperations({ model, operation, args, query }) {
+          const started = performance.now();
+          try {
+            return await query(args);
+          } finally {
+            const durationMs = performance.now() - started;
+            if (durationMs >= slowMs) {
+              logger.warn('slow database operation', {
+                model,
+                operation,
+                durationMs: Math.round(durationMs),
+                argumentKeys: args && typeof args === 'object' ? Object.keys(args) : [],
+              });
+            }
+          }
+        },
+      },
+    },
+  });
+}
+
+export type Prisma = ReturnType<typeof createPrismaClient>;
+/** The client inside an interactive transaction. */
+export type PrismaTx = Parameters<Parameters<Prisma['$transaction']>[0]>[0];
+
+export interface Database {
+  prisma: Prisma;
+  pool: pg.Pool;
+  /** Subscribes to every SQL statement Prisma sends; returns the unsubscribe function. */
+  onStatement(listener: (event: StatementEvent) => void): () => void;
+  /** Pool gauges for health and metrics (REQ 6.5). */
+  poolStats(): { size: number; idle: number; inUse: number; waiting: number; max: number };
+  close(): Promise<void>;
+}
+
+/** How often a pool-exhaustion warning may repeat. */
+const EXHAUSTION_LOG_INTERVAL_MS = 10_000;
+
+/**
+ * The one Prisma client factory (Prisma 7, engine-free client over @prisma/adapter-pg).
+ * The pg pool is ours so pool sizes, timeouts and exhaustion are observable.
+ */
+export function createDatabase(options: DatabaseOptions): Database {
+  const logger = options.logger.child({ component: 'db' });
+  const max = options.poolSize ?? 10;
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+    statement_timeout: options.statementTimeoutMs ?? 15_000,
+    application_name: options.applicationName ?? 'erp-gateway',
+  });
+  pool.on('error', (err) => logger.error('idle database connection failed', { error: err }));
+
+  // REQ 6.5: a request waiting for a connection means the pool is exhausted.
+  let lastExhaustionLog = 0;
+  let exhaustionEvents = 0;
+  pool.on('acquire', () => {
+    if (pool.waitingCount > 0) {
+      exhaustionEvents += 1;
+      const now = Date.now();
+      if (now - lastExhaustionLog >= EXHAUSTION_LOG_INTERVAL_MS) {
+        lastExhaustionLog = now;
+        logger.warn('database pool exhausted: requests are waiting for a connection', {
+          waiting: pool.waitingCount,
+          max,
+          exhaustionEvents,
+        });
+      }
+    }
+  });
+
+  const listeners = new Set<(event: StatementEvent) => void>();
+  const slowMs = options.slowQueryMs ?? 100;
+  const prisma = createPrismaClient(pool, options, logger, (statement) => {
+    if (statement.durationMs >= slowMs) {
+      logger.warn('slow SQL statement', { sql: statement.sql, durationMs: statement.durationMs, params: '[REDACTED]' });
+    }
+    for (const listener of listeners) listener(statement);
+  });
+
+  return {
+    prisma,
+    pool,
+    onStatement(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    poolStats: () => ({
+      size: pool.totalCount,
+      idle: pool.idleCount,
+      inUse: pool.totalCount - pool.idleCount,
+      waiting: pool.waitingCount,
+      max,
+    }),
+    async close() {
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}

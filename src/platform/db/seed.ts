@@ -1,0 +1,169 @@
+import type pg from 'pg';
+import type { Logger } from '../../observability/logger.js';
+
+export interface SeedSize {
+  /** Products; each gets two variants, stocked in every warehouse. */
+  products: number;
+  /** Orders, with one to four items and a payment each. */
+  orders: number;
+  /** @default max(10, orders / 20) */
+  customers?: number;
+}
+
+/** What `npm start` puts in an empty database: enough to click around in Sandbox. */
+export const DEMO_SEED: SeedSize = { products: 200, orders: 1_000, customers: 50 };
+
+const WAREHOUSES = [
+  ['WH-EAST', 'East distribution centre'],
+  ['WH-WEST', 'West distribution centre'],
+  ['WH-NORTH', 'North hub'],
+] as const;
+
+/**
+ * Set-based generation in the database itself (generate_series), so 10k products and 100k
+ * orders take seconds rather than minutes of round-trips. Deterministic for a given size:
+ * random() is seeded, uuids are not (they are not compared across runs).
+ */
+const SEED_STEPS: { label: string; sql: string }[] = [
+  { label: 'seed random', sql: `SELECT setseed(0.4242)` },
+  {
+    label: 'warehouses',
+    sql: `INSERT INTO warehouses (id, code, name, updated_at)
+          SELECT gen_random_uuid(), w.code, w.name, now() FROM jsonb_to_recordset($1::jsonb) AS w(code text, name text)`,
+  },
+  {
+    label: 'products',
+    sql: `INSERT INTO products (id, sku, name, description, status, created_at, updated_at)
+          SELECT gen_random_uuid(),
+                 'SKU-' || lpad(g::text, 6, '0'),
+                 (ARRAY['Steel','Oak','Carbon','Copper','Nylon','Glass','Walnut','Titanium','Cotton','Granite'])[1 + g % 10]
+                   || ' ' || (ARRAY['bracket','hinge','panel','valve','fastener','crate','spindle','gasket','cable','pallet'])[1 + (g / 10) % 10]
+                   || ' ' || g,
+                 'Industrial part number ' || g || '.',
+                 (CASE WHEN g % 50 = 0 THEN 'DRAFT' WHEN g % 97 = 0 THEN 'ARCHIVED' ELSE 'ACTIVE' END)::"ProductStatus",
+                 now() - (g || ' minutes')::interval,
+                 now()
+            FROM generate_series(1, $1::int) AS g`,
+  },
+  {
+    label: 'variants',
+    sql: `INSERT INTO product_variants (id, product_id, sku, name, price, currency, attributes, created_at, updated_at)
+          SELECT gen_random_uuid(), p.id, p.sku || '-' || v,
+                 (ARRAY['Standard','Heavy duty'])[v],
+                 round((5 + random() * 495)::numeric, 2), 'USD',
+                 jsonb_build_object('grade', (ARRAY['standard','heavy'])[v]),
+                 p.created_at, now()
+            FROM products p CROSS JOIN generate_series(1, 2) AS v`,
+  },
+  {
+    label: 'inventory levels',
+    sql: `INSERT INTO inventory_levels (id, variant_id, warehouse_id, quantity, updated_at)
+          SELECT gen_random_uuid(), v.id, w.id, (random() * 500)::int, now()
+            FROM product_variants v CROSS JOIN warehouses w`,
+  },
+  {
+    label: 'customers',
+    sql: `INSERT INTO customers (id, email, name, phone, address, created_at, updated_at)
+          SELECT gen_random_uuid(), 'customer' || g || '@example.com',
+                 (ARRAY['Ada','Grace','Alan','Edsger','Barbara','Donald','Frances','Ken','Radia','Tim'])[1 + g % 10]
+                   || ' ' || (ARRAY['Lovelace','Hopper','Turing','Dijkstra','Liskov','Knuth','Allen','Thompson','Perlman','Berners-Lee'])[1 + (g / 10) % 10],
+                 '+1-555-' || lpad((g % 10000)::text, 4, '0'),
+                 g || ' Market Street, Springfield',
+                 now() - (g || ' hours')::interval, now()
+            FROM generate_series(1, $1::int) AS g`,
+  },
+  {
+    label: 'orders',
+    sql: `WITH c AS (SELECT array_agg(id ORDER BY email) AS ids FROM customers)
+          INSERT INTO orders (id, customer_id, status, currency, total_amount, created_at, updated_at)
+          SELECT gen_random_uuid(), c.ids[1 + (g * 7919) % array_length(c.ids, 1)],
+                 (ARRAY['DELIVERED','DELIVERED','DELIVERED','SHIPPED','PROCESSING','PENDING','CANCELLED'])[1 + g % 7]::"OrderStatus",
+                 'USD', 0, now() - ((g * 3) || ' minutes')::interval, now()
+            FROM c, generate_series(1, $1::int) AS g`,
+  },
+  {
+    label: 'order items',
+    sql: `WITH v AS (SELECT array_agg(id ORDER BY sku) AS ids FROM product_variants),
+               w AS (SELECT id FROM warehouses ORDER BY code LIMIT 1)
+          INSERT INTO order_items (id, order_id, variant_id, warehouse_id, quantity, unit_price, line_total)
+          SELECT gen_random_uuid(), o.id,
+                 v.ids[1 + abs(hashtext(o.id::text || i)) % array_length(v.ids, 1)],
+                 w.id, 1 + abs(hashtext(o.id::text || 'q' || i)) % 5, 0, 0
+            FROM orders o CROSS JOIN v CROSS JOIN w
+            CROSS JOIN LATERAL generate_series(1, 1 + abs(hashtext(o.id::text)) % 4) AS i`,
+  },
+  {
+    label: 'item prices',
+    sql: `UPDATE order_items oi SET unit_price = pv.price, line_total = pv.price * oi.quantity
+            FROM product_variants pv WHERE pv.id = oi.variant_id`,
+  },
+  {
+    label: 'order totals',
+    sql: `UPDATE orders o SET total_amount = t.total
+            FROM (SELECT order_id, sum(line_total) AS total FROM order_items GROUP BY order_id) t
+           WHERE t.order_id = o.id`,
+  },
+  {
+    label: 'payments',
+    sql: `INSERT INTO payments (id, order_id, amount, currency, method, status, created_at, updated_at)
+          SELECT gen_random_uuid(), o.id, o.total_amount, o.currency,
+                 (ARRAY['CARD','BANK_TRANSFER','INVOICE','CARD'])[1 + o.number % 4]::"PaymentMethod",
+                 (CASE o.status WHEN 'PENDING' THEN 'PENDING' WHEN 'CANCELLED' THEN 'REFUNDED' ELSE 'COMPLETED' END)::"PaymentStatus",
+                 o.created_at, now()
+            FROM orders o WHERE o.total_amount > 0`,
+  },
+];
+
+function paramsFor(label: string, size: Required<SeedSize>): unknown[] {
+  switch (label) {
+    case 'warehouses':
+      return [JSON.stringify(WAREHOUSES.map(([code, name]) => ({ code, name })))];
+    case 'products':
+      return [size.products];
+    case 'customers':
+      return [size.customers];
+    case 'orders':
+      return [size.orders];
+    default:
+      return [];
+  }
+}
+
+/** True when the catalog is empty, i.e. the database has never been seeded. */
+export async function isCatalogEmpty(pool: pg.Pool): Promise<boolean> {
+  const { rows } = await pool.query<{ empty: boolean }>('SELECT NOT EXISTS (SELECT 1 FROM products) AS empty');
+  return rows[0]?.empty ?? true;
+}
+
+/**
+ * Fills an empty database with a consistent ERP data set: warehouses, products and variants
+ * with stock, customers, orders with items priced at order time, and payments. One
+ * transaction: a failed seed leaves the database as it was.
+ */
+export async function seedDatabase(pool: pg.Pool, size: SeedSize, logger: Logger): Promise<Record<string, number>> {
+  const full: Required<SeedSize> = {
+    ...size,
+    customers: size.customers ?? Math.max(10, Math.floor(size.orders / 20)),
+  };
+  const client = await pool.connect();
+  const counts: Record<string, number> = {};
+  const started = Date.now();
+  try {
+    await client.query('BEGIN');
+    for (const step of SEED_STEPS) {
+      const stepStarted = Date.now();
+      const result = await client.query(step.sql, paramsFor(step.label, full));
+      counts[step.label] = result.rowCount ?? 0;
+      logger.debug('seed step done', { step: step.label, rows: result.rowCount, durationMs: Date.now() - stepStarted });
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+  delete counts['seed random'];
+  logger.info('database seeded', { ...counts, durationMs: Date.now() - started });
+  return counts;
+}

@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { inject } from 'vitest';
+import { createApp, type App } from '../../src/app.js';
+import { loadConfig, type AppConfig } from '../../src/config/index.js';
+import { createLogger, type Logger } from '../../src/observability/logger.js';
+import { createDatabase as createDb, type Database } from '../../src/platform/db/index.js';
+import { findProjectRoot } from '../../src/platform/project-root.js';
+import { createDatabase, databaseUrl } from './databases.js';
+
+export const ROOT = findProjectRoot();
+
+/** A secret that passes every startup check. */
+export function strongSecret(): string {
+  return randomBytes(48).toString('base64url');
+}
+
+let workerDatabase: Promise<string> | undefined;
+
+/**
+ * This worker's own database, cloned once from the migrated template. Tests share it within
+ * the worker and never depend on its contents: each test creates the rows it reads.
+ */
+export function workerDatabaseUrl(): Promise<string> {
+  workerDatabase ??= createDatabase(
+    `${inject('databasePrefix')}w${process.env.VITEST_POOL_ID ?? process.pid}`,
+    inject('templateDatabase'),
+  );
+  return workerDatabase;
+}
+
+/** A fresh database of its own for a test that changes schema or needs it empty. */
+export async function scratchDatabase(label: string, options: { migrated?: boolean } = {}): Promise<{ url: string; name: string }> {
+  const name = `${inject('databasePrefix')}${label}_${randomBytes(4).toString('hex')}`;
+  const url = await createDatabase(name, options.migrated ? inject('templateDatabase') : undefined);
+  return { url, name };
+}
+
+export function adminDatabaseUrl(name: string): string {
+  return databaseUrl(name);
+}
+
+export async function testConfig(env: Record<string, string | undefined> = {}): Promise<AppConfig> {
+  return loadConfig({
+    rootDir: ROOT,
+    env: {
+      NODE_ENV: 'test',
+      DATABASE_URL: await workerDatabaseUrl(),
+      JWT_SECRETS: strongSecret(),
+      PASSWORD_PEPPER: strongSecret(),
+      ...env,
+    },
+  });
+}
+
+/** A logger whose lines tests can read. */
+export function captureLogger(level = 'debug', secretValues: readonly string[] = []): { logger: Logger; lines: () => string[] } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(chunk.toString('utf8'));
+      callback();
+    },
+  });
+  const logger = createLogger({ level, format: 'json', stream, secretValues });
+  return { logger, lines: () => chunks.join('').split('\n').filter(Boolean) };
+}
+
+export interface TestApp {
+  url: string;
+  app: App;
+  config: AppConfig;
+  database: Database;
+  logs: () => string[];
+  close(): Promise<void>;
+}
+
+/** The real app over real HTTP on a loopback port, against this worker's database. */
+export async function startTestApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
+  const config = await testConfig(env);
+  const { logger, lines } = captureLogger('debug', config.secretValues);
+  const database = createDb({ ...config.database, url: config.database.url!, logger });
+  const app = await createApp(config, { logger, database, runtime: { version: 'test', startedAt: new Date() } });
+  const address = await app.server.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    url: address,
+    app,
+    config,
+    database,
+    logs: lines,
+    async close() {
+      await app.close();
+      await database.close();
+    },
+  };
+}
+
+export interface GraphQLResponse<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  body: { data?: T | null; errors?: { message: string; path?: string[]; extensions: Record<string, unknown> }[] };
+}
+
+export async function gql<T = Record<string, unknown>>(
+  baseUrl: string,
+  query: string,
+  variables?: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<GraphQLResponse<T>> {
+  const response = await fetch(`${baseUrl}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse<T>['body'] };
+}

@@ -1,0 +1,3 @@
+// type-graphql reads decorator metadata through reflect-metadata; load it before any test
+// imports a resolver.
+import 'reflect-metadata';
