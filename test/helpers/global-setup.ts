@@ -21,7 +21,9 @@ export default async function setup(project: TestProject) {
   const runId = Date.now();
   const prefix = `erp_test_${runId}_`;
   await withAdmin(async (admin) => {
-    const { rows } = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'erp_test_%'`);
+    const { rows } = await admin.query<{ datname: string }>(
+      `SELECT datname FROM pg_database WHERE datname LIKE 'erp_test_%'`,
+    );
     for (const { datname } of rows) {
       const started = Number(/^erp_test_(\d+)_/.exec(datname)?.[1]);
       if (Number.isFinite(started) && runId - started > STALE_AFTER_MS) {

@@ -30,7 +30,10 @@ export function workerDatabaseUrl(): Promise<string> {
 }
 
 /** A fresh database of its own for a test that changes schema or needs it empty. */
-export async function scratchDatabase(label: string, options: { migrated?: boolean } = {}): Promise<{ url: string; name: string }> {
+export async function scratchDatabase(
+  label: string,
+  options: { migrated?: boolean } = {},
+): Promise<{ url: string; name: string }> {
   const name = `${inject('databasePrefix')}${label}_${randomBytes(4).toString('hex')}`;
   const url = await createDatabase(name, options.migrated ? inject('templateDatabase') : undefined);
   return { url, name };
@@ -54,7 +57,10 @@ export async function testConfig(env: Record<string, string | undefined> = {}): 
 }
 
 /** A logger whose lines tests can read. */
-export function captureLogger(level = 'debug', secretValues: readonly string[] = []): { logger: Logger; lines: () => string[] } {
+export function captureLogger(
+  level = 'debug',
+  secretValues: readonly string[] = [],
+): { logger: Logger; lines: () => string[] } {
   const chunks: string[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, callback) {
@@ -112,5 +118,9 @@ export async function gql<T = Record<string, unknown>>(
     headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ query, variables }),
   });
-  return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse<T>['body'] };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as GraphQLResponse<T>['body'],
+  };
 }

@@ -61,11 +61,14 @@ describe('configuration (REQ 15)', () => {
 
   it('reads secrets from *_FILE (container secrets) and refuses NAME and NAME_FILE together', () => {
     const pepper = strongSecret();
-    const config = loadConfig({ rootDir: ROOT, env: { NODE_ENV: 'test', PASSWORD_PEPPER_FILE: tempFile('pepper', `${pepper}\n`) } });
+    const config = loadConfig({
+      rootDir: ROOT,
+      env: { NODE_ENV: 'test', PASSWORD_PEPPER_FILE: tempFile('pepper', `${pepper}\n`) },
+    });
     expect(config.auth.passwordPepper).toBe(pepper);
-    expect(problemsOf({ NODE_ENV: 'test', PASSWORD_PEPPER: pepper, PASSWORD_PEPPER_FILE: tempFile('p', pepper) })).toEqual([
-      'PASSWORD_PEPPER and PASSWORD_PEPPER_FILE are both set; set only one',
-    ]);
+    expect(
+      problemsOf({ NODE_ENV: 'test', PASSWORD_PEPPER: pepper, PASSWORD_PEPPER_FILE: tempFile('p', pepper) }),
+    ).toEqual(['PASSWORD_PEPPER and PASSWORD_PEPPER_FILE are both set; set only one']);
     expect(problemsOf({ NODE_ENV: 'test', JWT_SECRETS_FILE: '/nonexistent/secret' })).toEqual([
       'JWT_SECRETS_FILE points at a file that cannot be read (ENOENT)',
     ]);
@@ -75,7 +78,9 @@ describe('configuration (REQ 15)', () => {
     const problems = problemsOf({ NODE_ENV: 'test', PORT: 'eighty', LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://x' });
     expect(problems.some((p) => p.startsWith('PORT is invalid'))).toBe(true);
     expect(problems.some((p) => p.startsWith('LOG_LEVEL is invalid'))).toBe(true);
-    expect(problemsOf({ NODE_ENV: 'test', DATABASE_URL: 'mysql://x' })).toEqual(['DATABASE_URL must use postgres:// or postgresql://']);
+    expect(problemsOf({ NODE_ENV: 'test', DATABASE_URL: 'mysql://x' })).toEqual([
+      'DATABASE_URL must use postgres:// or postgresql://',
+    ]);
     expect(problemsOf({ NODE_ENV: 'qa' })).toEqual(['NODE_ENV must be one of development, test, staging, production']);
   });
 

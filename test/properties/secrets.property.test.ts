@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, judgeSecret, KNOWN_DEFAULT_SECRETS, loadConfig, MIN_SECRET_BYTES } from '../../src/config/index.js';
+import {
+  ConfigError,
+  judgeSecret,
+  KNOWN_DEFAULT_SECRETS,
+  loadConfig,
+  MIN_SECRET_BYTES,
+} from '../../src/config/index.js';
 import { ROOT, strongSecret } from '../helpers/kit.js';
 
 const RUNS = { numRuns: 100 };
@@ -41,23 +47,34 @@ describe('PROP 2 JWT secret entropy', () => {
 
   it('accepts secrets of 32+ random bytes, in hex or base64', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 32, max: 64 }), fc.constantFrom('hex', 'base64', 'base64url'), (bytes, encoding) => {
-        const secret = randomBytes(bytes).toString(encoding as BufferEncoding);
-        expect(judgeSecret(secret)).toEqual({ ok: true });
-      }),
+      fc.property(
+        fc.integer({ min: 32, max: 64 }),
+        fc.constantFrom('hex', 'base64', 'base64url'),
+        (bytes, encoding) => {
+          const secret = randomBytes(bytes).toString(encoding as BufferEncoding);
+          expect(judgeSecret(secret)).toEqual({ ok: true });
+        },
+      ),
       RUNS,
     );
   });
 
   it('rejects long but low-entropy secrets: repeats, sequences and dictionary phrases', () => {
     const lowEntropy = fc.oneof(
-      fc.tuple(fc.string({ minLength: 1, maxLength: 4 }), fc.integer({ min: 8, max: 40 })).map(([unit, n]) => unit.repeat(n)),
-      fc.integer({ min: 32, max: 60 }).map((n) => 'abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz'.slice(0, n)),
       fc
-        .array(fc.constantFrom('password', 'secret', 'change', 'production', 'admin', 'default', 'welcome', 'letmein'), {
-          minLength: 5,
-          maxLength: 8,
-        })
+        .tuple(fc.string({ minLength: 1, maxLength: 4 }), fc.integer({ min: 8, max: 40 }))
+        .map(([unit, n]) => unit.repeat(n)),
+      fc
+        .integer({ min: 32, max: 60 })
+        .map((n) => 'abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz'.slice(0, n)),
+      fc
+        .array(
+          fc.constantFrom('password', 'secret', 'change', 'production', 'admin', 'default', 'welcome', 'letmein'),
+          {
+            minLength: 5,
+            maxLength: 8,
+          },
+        )
         .map((words) => words.join('-')),
     );
     fc.assert(

@@ -1,4 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
+import { getOperationAST } from 'graphql';
 import { ERROR_CATALOG } from '../../errors/index.js';
 import type { GraphQLContext } from '../context.js';
 import { resolveAppError } from '../errors.js';
@@ -12,13 +13,16 @@ export function createErrorReportingPlugin(): ApolloServerPlugin<GraphQLContext>
   return {
     async requestDidStart() {
       return {
-        async didEncounterErrors({ errors, contextValue, operationName, request }) {
+        async didEncounterErrors({ errors, contextValue, operationName, request, document }) {
+          // Validation failures happen before Apollo resolves the operation: read the name off the parsed document.
+          const name =
+            operationName ?? request.operationName ?? (document ? getOperationAST(document)?.name?.value : undefined);
           for (const error of errors) {
             const appError = resolveAppError(error);
             const entry = ERROR_CATALOG[appError.code];
             contextValue.logger.log(entry.logLevel, appError.message, {
               code: appError.code,
-              operationName: operationName ?? request.operationName ?? null,
+              operationName: name ?? null,
               path: error.path?.join('.'),
               details: appError.details,
               ...(entry.logLevel === 'error' ? { error: appError.cause ?? error } : {}),

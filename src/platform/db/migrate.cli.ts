@@ -16,7 +16,8 @@ const { values } = parseArgs({
 });
 // `--allow-destructive` alone confirms all; `--allow-destructive=a,b` confirms those names.
 const rawAllow = values['allow-destructive'];
-const allowDestructive = rawAllow === undefined ? false : rawAllow === '' || rawAllow === 'all' ? true : rawAllow.split(',');
+const allowDestructive =
+  rawAllow === undefined ? false : rawAllow === '' || rawAllow === 'all' ? true : rawAllow.split(',');
 
 const cli = await openCliDatabase();
 const pool = new pg.Pool({ connectionString: cli.url, max: 1 });
@@ -47,7 +48,8 @@ try {
     cli.logger.info(applied.length > 0 ? 'migrations applied' : 'database is up to date', { applied });
   }
 } catch (error) {
-  if (error instanceof MigrationError) cli.logger.error(error.message, { kind: error.kind, migrations: error.migrations });
+  if (error instanceof MigrationError)
+    cli.logger.error(error.message, { kind: error.kind, migrations: error.migrations });
   else cli.logger.error('migration command failed', { error });
   process.exitCode = 1;
 } finally {

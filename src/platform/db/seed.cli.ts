@@ -15,7 +15,8 @@ const { values } = parseArgs({
 function count(raw: string | undefined, fallback: number | undefined, name: string): number | undefined {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 10_000_000) throw new Error(`--${name} must be a whole number from 0 to 10000000`);
+  if (!Number.isInteger(n) || n < 0 || n > 10_000_000)
+    throw new Error(`--${name} must be a whole number from 0 to 10000000`);
   return n;
 }
 
