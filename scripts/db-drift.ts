@@ -2,6 +2,7 @@
 //
 //   npx tsx scripts/db-drift.ts check          (npm run db:check)
 //   npx tsx scripts/db-drift.ts create <name>  (npm run db:migration:create -- <name>)
+//   --prisma-dir <dir> works on another copy of prisma/ (the tests use it)
 //
 // check: (1) the schema has no change that no migration holds (snapshot → schema diff is
 // empty); (2) the migrations applied to one scratch database give exactly the schema that
@@ -9,19 +10,27 @@
 // create: writes the next migration as diff(snapshot → schema.prisma) and moves the snapshot.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { createLogger } from '../src/observability/logger.js';
 import { applyMigrations, loadMigrations, parseMigration } from '../src/platform/db/migrator.js';
 import { diffDatamodels } from './lib/schema-diff.js';
 
-const ROOT = join(import.meta.dirname, '..');
-const SCHEMA = join(ROOT, 'prisma', 'schema.prisma');
-const EXTRA = join(ROOT, 'prisma', 'schema.extra.sql');
-const MIGRATIONS = join(ROOT, 'prisma', 'migrations');
+const { values: options, positionals } = parseArgs({
+  options: { 'prisma-dir': { type: 'string' } },
+  allowPositionals: true,
+});
+const PRISMA_DIR = resolve(options['prisma-dir'] ?? join(import.meta.dirname, '..', 'prisma'));
+const SCHEMA = join(PRISMA_DIR, 'schema.prisma');
+const EXTRA = join(PRISMA_DIR, 'schema.extra.sql');
+const MIGRATIONS = join(PRISMA_DIR, 'migrations');
 const SNAPSHOT = join(MIGRATIONS, 'schema.snapshot.prisma');
 const EMPTY_MIGRATION = /^\s*(-- This is an empty migration\.)?\s*$/;
-const adminUrl = process.env.DRIFT_DATABASE_URL ?? process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const adminUrl =
+  process.env.DRIFT_DATABASE_URL ??
+  process.env.TEST_DATABASE_ADMIN_URL ??
+  'postgres://postgres@127.0.0.1:5432/postgres';
 const logger = createLogger({ level: 'warn', format: 'pretty' });
 
 function databaseUrl(name: string): string {
@@ -102,7 +111,9 @@ async function check(): Promise<number> {
   const onlyMigrations = viaMigrations.filter((s) => !viaSchema.includes(s));
   const onlySchema = viaSchema.filter((s) => !viaMigrations.includes(s));
   if (onlyMigrations.length === 0 && onlySchema.length === 0) {
-    console.log(`db:check: ${loadMigrations(MIGRATIONS).length} migration(s) match schema.prisma + schema.extra.sql exactly`);
+    console.log(
+      `db:check: ${loadMigrations(MIGRATIONS).length} migration(s) match schema.prisma + schema.extra.sql exactly`,
+    );
     return 0;
   }
   console.error('db:check: drift between the migrations and schema.prisma + schema.extra.sql');
@@ -129,13 +140,15 @@ async function create(name: string | undefined): Promise<number> {
   copyFileSync(SCHEMA, SNAPSHOT);
   console.log(`created ${dir}/migration.sql`);
   for (const d of parseMigration(name, sql).destructive) {
-    console.warn(`  destructive (${d.reason}): ${d.statement.split('\n')[0]} — needs --allow-destructive=${stamp}_${name}`);
+    console.warn(
+      `  destructive (${d.reason}): ${d.statement.split('\n')[0]} — needs --allow-destructive=${stamp}_${name}`,
+    );
   }
   console.log('If schema.extra.sql objects changed, add their SQL to this migration too.');
   return 0;
 }
 
-const [command, arg] = process.argv.slice(2);
+const [command, arg] = positionals;
 const run = command === 'check' ? check() : command === 'create' ? create(arg) : Promise.resolve(2);
 if (command !== 'check' && command !== 'create') console.error('usage: db-drift.ts check | create <name>');
 process.exitCode = await run;
