@@ -1,3 +1,5 @@
+// Decorator metadata for type-graphql must exist before any resolver module is evaluated.
+import 'reflect-metadata';
 import { join } from 'node:path';
 import { createApp, type App } from './app.js';
 import { ConfigError, loadConfig, type AppConfig } from './config/index.js';

@@ -3,9 +3,11 @@ import type { AppConfig } from '../config/index.js';
 import type { Database, Prisma } from '../platform/db/index.js';
 import type { RunInTransaction } from '../platform/db/index.js';
 import type { Logger } from '../observability/logger.js';
+import type { ServiceContext } from '../platform/service-context.js';
+import { createLoaders, type Loaders } from './loaders.js';
 
 /** Everything a resolver may use, built once per request (DESIGN.md section 2, step 3). */
-export interface GraphQLContext {
+export interface GraphQLContext extends ServiceContext {
   /** Correlation id: the client's x-request-id when well-formed, else generated. */
   requestId: string;
   /** Client address as resolved through the trusted proxy list only. */
@@ -21,6 +23,8 @@ export interface GraphQLContext {
   runtime: RuntimeInfo;
   database: Pick<Database, 'poolStats'>;
   config: Pick<AppConfig, 'env'>;
+  /** Fresh per request (REQ 6.3). */
+  loaders: Loaders;
 }
 
 export interface RuntimeInfo {
@@ -56,6 +60,8 @@ export function createContextFactory(options: ContextFactoryOptions) {
       runtime,
       database,
       config: { env: config.env },
+      loaders: createLoaders(database.prisma),
+      actor: { userId: null },
     };
   };
 }

@@ -1,4 +1,5 @@
 import { unwrapResolverError } from '@apollo/server/errors';
+import type { ValidationError as ClassValidatorError } from 'class-validator';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import {
   AppError,
@@ -9,6 +10,7 @@ import {
   type ErrorCode as Code,
 } from '../errors/index.js';
 import { classifyDatabaseError } from '../platform/db/index.js';
+import { toFieldErrors } from './validation.js';
 
 /**
  * Codes Apollo Server and graphql-js attach to errors they raise themselves (parse,
@@ -29,6 +31,9 @@ const FRAMEWORK_CODES: Readonly<Record<string, Code>> = {
 export function resolveAppError(error: unknown): AppError {
   const original = unwrapResolverError(error);
   if (original instanceof GraphQLError) {
+    // type-graphql's ArgumentValidationError: every violation of the arguments, by path.
+    const violations = original.extensions.validationErrors;
+    if (Array.isArray(violations)) return new ValidationError(toFieldErrors(violations as ClassValidatorError[]));
     const frameworkCode = FRAMEWORK_CODES[String(original.extensions.code ?? '')];
     if (frameworkCode === ErrorCode.VALIDATION_ERROR) return new ValidationError({}, original.message);
     if (frameworkCode) return new AppError(frameworkCode, { message: original.message });

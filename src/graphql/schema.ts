@@ -1,14 +1,27 @@
 import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema, type NonEmptyArray } from 'type-graphql';
+import { ProductResolver, ProductVariantResolver } from '../modules/catalog/index.js';
+import { StockAdjustmentResolver, StockLevelResolver, WarehouseResolver } from '../modules/inventory/index.js';
 import { SystemResolver } from '../modules/system/index.js';
 
 // Every module's resolvers, in SDL order. Modules register here through their index.ts.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- type-graphql's resolver class type
-const RESOLVERS: NonEmptyArray<Function> = [SystemResolver];
+const RESOLVERS: NonEmptyArray<Function> = [
+  SystemResolver,
+  ProductResolver,
+  ProductVariantResolver,
+  WarehouseResolver,
+  StockLevelResolver,
+  StockAdjustmentResolver,
+];
 
 /** Builds the executable schema from the type-graphql classes (no SDL file is read). */
 export function buildGraphQLSchema(): Promise<GraphQLSchema> {
-  // Validation runs in our own input layer, which reports all field errors at once.
-  return buildSchema({ resolvers: RESOLVERS, validate: false });
+  // Every field takes one @Args class, so class-validator reports all of a request's
+  // violations together (REQ 2.1, 2.3) before any resolver or service code runs (PROP 3).
+  return buildSchema({
+    resolvers: RESOLVERS,
+    validate: { forbidUnknownValues: false, validationError: { target: false, value: false } },
+  });
 }

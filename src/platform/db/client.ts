@@ -110,7 +110,8 @@ export function createDatabase(options: DatabaseOptions): Database {
   let lastExhaustionLog = 0;
   let exhaustionEvents = 0;
   pool.on('acquire', () => {
-    if (pool.waitingCount > 0) {
+    // Waiting while the pool is still growing is connection set-up, not exhaustion.
+    if (pool.waitingCount > 0 && pool.totalCount >= max) {
       exhaustionEvents += 1;
       const now = Date.now();
       if (now - lastExhaustionLog >= EXHAUSTION_LOG_INTERVAL_MS) {

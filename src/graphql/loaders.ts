@@ -1,0 +1,16 @@
+import { createCatalogLoaders } from '../modules/catalog/index.js';
+import { createInventoryLoaders } from '../modules/inventory/index.js';
+import type { Prisma } from '../platform/db/index.js';
+
+/**
+ * Every module's DataLoaders, created fresh for each request by the context factory and never
+ * shared across requests (REQ 6.3): a loader caches what one request has seen, nothing more.
+ */
+export function createLoaders(prisma: Prisma) {
+  return {
+    catalog: createCatalogLoaders(prisma),
+    inventory: createInventoryLoaders(prisma),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;

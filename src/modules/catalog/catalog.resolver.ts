@@ -1,0 +1,88 @@
+import { Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { NotFoundError } from '../../errors/index.js';
+import type { GraphQLContext } from '../../graphql/context.js';
+import { StockLevel } from '../inventory/index.js';
+import {
+  AddVariantArgs,
+  CreateProductArgs,
+  ListProductsArgs,
+  ProductBySkuArgs,
+  ProductIdArgs,
+  UpdateProductArgs,
+  UpdateVariantArgs,
+  VariantIdArgs,
+} from './catalog.inputs.js';
+import {
+  addVariant,
+  createProduct,
+  getProductBySku,
+  listProducts,
+  updateProduct,
+  updateVariant,
+} from './catalog.service.js';
+import { Product, ProductPage, ProductVariant } from './catalog.types.js';
+
+@Resolver(() => Product)
+export class ProductResolver {
+  @Query(() => Product, { nullable: true, description: 'A product by id; null when there is none.' })
+  product(@Args(() => ProductIdArgs) { id }: ProductIdArgs, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.catalog.productById.load(id);
+  }
+
+  @Query(() => Product, { nullable: true, description: 'A product by SKU; null when there is none.' })
+  productBySku(@Args(() => ProductBySkuArgs) { sku }: ProductBySkuArgs, @Ctx() ctx: GraphQLContext) {
+    return getProductBySku(ctx, sku);
+  }
+
+  @Query(() => ProductPage, { description: 'Products, filtered, sorted and paginated.' })
+  products(@Args(() => ListProductsArgs) args: ListProductsArgs, @Ctx() ctx: GraphQLContext) {
+    return listProducts(ctx, args);
+  }
+
+  @Mutation(() => Product, {
+    description: 'Creates a product, optionally with variants. CONFLICT when a SKU is taken.',
+  })
+  createProduct(@Args(() => CreateProductArgs) { input }: CreateProductArgs, @Ctx() ctx: GraphQLContext) {
+    return createProduct(ctx, input);
+  }
+
+  @Mutation(() => Product, { description: 'Changes a product. NOT_FOUND when it does not exist.' })
+  updateProduct(@Args(() => UpdateProductArgs) { id, input }: UpdateProductArgs, @Ctx() ctx: GraphQLContext) {
+    return updateProduct(ctx, id, input);
+  }
+
+  @FieldResolver(() => [ProductVariant], { description: 'The variants of this product, by SKU.' })
+  variants(@Root() product: Product, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.catalog.variantsByProductId.load(product.id);
+  }
+}
+
+@Resolver(() => ProductVariant)
+export class ProductVariantResolver {
+  @Query(() => ProductVariant, { nullable: true, description: 'A variant by id; null when there is none.' })
+  variant(@Args(() => VariantIdArgs) { id }: VariantIdArgs, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.catalog.variantById.load(id);
+  }
+
+  @Mutation(() => ProductVariant, { description: 'Adds a variant to a product. CONFLICT when its SKU is taken.' })
+  addProductVariant(@Args(() => AddVariantArgs) { productId, input }: AddVariantArgs, @Ctx() ctx: GraphQLContext) {
+    return addVariant(ctx, productId, input);
+  }
+
+  @Mutation(() => ProductVariant, { description: 'Changes a variant; orders already placed keep their prices.' })
+  updateProductVariant(@Args(() => UpdateVariantArgs) { id, input }: UpdateVariantArgs, @Ctx() ctx: GraphQLContext) {
+    return updateVariant(ctx, id, input);
+  }
+
+  @FieldResolver(() => Product, { description: 'The product this variant belongs to.' })
+  async product(@Root() variant: ProductVariant, @Ctx() ctx: GraphQLContext) {
+    const product = await ctx.loaders.catalog.productById.load(variant.productId);
+    if (!product) throw new NotFoundError('Product', variant.productId);
+    return product;
+  }
+
+  @FieldResolver(() => [StockLevel], { description: 'Stock of this variant in each warehouse that holds it.' })
+  stockLevels(@Root() variant: ProductVariant, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.inventory.stockLevelsByVariantId.load(variant.id);
+  }
+}

@@ -1,0 +1,3 @@
+export { createCatalogLoaders, loaderKeys, type CatalogLoaders } from './catalog.loaders.js';
+export { ProductResolver, ProductVariantResolver } from './catalog.resolver.js';
+export { Product, ProductVariant } from './catalog.types.js';
