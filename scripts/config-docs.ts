@@ -30,7 +30,10 @@ function render(): string {
   const test = envDefaults('test');
   const rows = Object.entries(configSpec).map(([name, spec]) => {
     const s = spec as { default?: unknown; desc?: string; choices?: readonly unknown[] };
-    const overrides = [dev[name] !== undefined ? `dev: \`${dev[name]}\`` : '', test[name] !== undefined ? `test: \`${test[name]}\`` : '']
+    const overrides = [
+      dev[name] !== undefined ? `dev: \`${dev[name]}\`` : '',
+      test[name] !== undefined ? `test: \`${test[name]}\`` : '',
+    ]
       .filter(Boolean)
       .join(', ');
     const def = s.default === undefined || s.default === '' ? '(none)' : `\`${String(s.default)}\``;

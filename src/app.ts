@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
+import { fastifyApolloHandler } from '@as-integrations/fastify';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AppConfig } from './config/index.js';
 import { createContextFactory, type GraphQLContext, type RuntimeInfo } from './graphql/context.js';
@@ -12,6 +12,7 @@ import { createErrorReportingPlugin } from './graphql/plugins/error-reporting.pl
 import { buildGraphQLSchema } from './graphql/schema.js';
 import { registerHealthRoutes } from './http/health.routes.js';
 import { registerRequestId, REQUEST_ID_HEADER } from './http/request-id.js';
+import { createDrainPlugin } from './http/shutdown-drain.js';
 import type { Logger } from './observability/logger.js';
 import { createTransactionRunner, type Database } from './platform/db/index.js';
 
@@ -50,7 +51,7 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
   // Plugin order matters only where noted; each plugin owns one concern.
   const plugins: ApolloServerPlugin<GraphQLContext>[] = [
     // Drain first so shutdown waits for every in-flight operation before anything closes.
-    fastifyApolloDrainPlugin(server),
+    createDrainPlugin(server, { timeoutMs: config.shutdownTimeoutMs, logger }),
     createErrorReportingPlugin(),
     config.graphql.sandbox
       ? ApolloServerPluginLandingPageLocalDefault({
@@ -67,6 +68,11 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     introspection: config.graphql.introspection,
     // Field suggestions ("Did you mean …?") leak the schema when introspection is off.
     hideSchemaDetailsFromClientErrors: !config.graphql.introspection,
+    // Persisted operations are the gateway's own plugin (safelist/APQ over Redis), not Apollo's
+    // per-instance in-memory APQ cache.
+    persistedQueries: false,
+    // main.ts owns the signals and the shutdown order (docs/lifecycle.md).
+    stopOnTerminationSignals: false,
   });
   await apollo.start();
 

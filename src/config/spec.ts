@@ -52,7 +52,7 @@ export const configSpec = {
     default: false,
     desc: 'Confirms DROP/TRUNCATE/DELETE/type-change migrations (REQ 19.4); prefer the --allow-destructive flag of db:migrate.',
   }),
-  SEED_DEMO_DATA: bool({ default: false, desc: 'Seed demo data at startup when the database has no users.' }),
+  SEED_DEMO_DATA: bool({ default: false, desc: 'Seed demo data at startup when the catalog is empty (no products).' }),
   EMBEDDED_DB_DIR: str({
     default: '.data/pglite',
     desc: 'Data directory of the embedded Postgres (PGlite) used when DATABASE_URL is unset outside production.',

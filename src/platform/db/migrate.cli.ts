@@ -1,4 +1,4 @@
-// npm run db:migrate [-- --allow-destructive[=name,…]] [-- --status] [-- --mark-rolled-back <name>]
+// npm run db:migrate [-- --allow-destructive=all|<name>,…] [-- --status] [-- --mark-rolled-back <name>]
 // Applies pending migrations (REQ 19). In production: node dist/src/platform/db/migrate.cli.js
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -6,15 +6,22 @@ import pg from 'pg';
 import { openCliDatabase } from './cli-support.js';
 import { applyMigrations, getMigrationStatus, loadMigrations, markRolledBack, MigrationError } from './migrator.js';
 
-const { values } = parseArgs({
-  options: {
-    'allow-destructive': { type: 'string' },
-    status: { type: 'boolean', default: false },
-    'mark-rolled-back': { type: 'string' },
-  },
-  allowPositionals: false,
-});
-// `--allow-destructive` alone confirms all; `--allow-destructive=a,b` confirms those names.
+const USAGE = 'usage: db:migrate [--status] [--allow-destructive=all|<name>,…] [--mark-rolled-back <name>]';
+let values: { 'allow-destructive'?: string; status?: boolean; 'mark-rolled-back'?: string };
+try {
+  ({ values } = parseArgs({
+    options: {
+      'allow-destructive': { type: 'string' },
+      status: { type: 'boolean', default: false },
+      'mark-rolled-back': { type: 'string' },
+    },
+    allowPositionals: false,
+  }));
+} catch (error) {
+  process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
+  process.exit(2);
+}
+// `--allow-destructive=all` confirms every destructive migration; `=a,b` confirms those names.
 const rawAllow = values['allow-destructive'];
 const allowDestructive =
   rawAllow === undefined ? false : rawAllow === '' || rawAllow === 'all' ? true : rawAllow.split(',');

@@ -159,27 +159,20 @@ export interface ApplyOptions {
   allowDestructive?: boolean | readonly string[];
 }
 
-function statementAt(migration: Migration, position: number | undefined): string | undefined {
-  if (position === undefined) return undefined;
-  // pg reports a 1-based character position within the text that was sent.
-  const index = position - 1;
-  const hit = [...migration.statements].reverse().find((s) => s.offset <= index);
-  return hit?.text;
-}
-
-function pgErrorPosition(error: unknown): number | undefined {
-  const raw = (error as { position?: unknown }).position;
-  const n = typeof raw === 'string' ? Number.parseInt(raw, 10) : typeof raw === 'number' ? raw : Number.NaN;
-  return Number.isFinite(n) ? n : undefined;
-}
-
 async function applyOne(client: pg.PoolClient, migration: Migration, logger: Logger): Promise<void> {
   const started = Date.now();
   if (migration.transactional) {
     // REQ 19.1, 19.2, PROP 17: the script and its history row commit together or not at all.
+    // Statement by statement, so a failure names its statement: Postgres reports no position
+    // for run-time errors (constraint violations, RAISE), and counts characters, not UTF-16 units.
+    let current: string | undefined;
     try {
       await client.query('BEGIN');
-      await client.query(migration.sql);
+      for (const statement of migration.statements) {
+        current = statement.text;
+        await client.query(statement.text);
+      }
+      current = undefined;
       await client.query(
         `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, finished_at, applied_steps_count)
          VALUES ($1, $2, $3, $4, now(), 1)`,
@@ -188,10 +181,10 @@ async function applyOne(client: pg.PoolClient, migration: Migration, logger: Log
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
-      const statement = statementAt(migration, pgErrorPosition(error));
+      const statement = current;
       logger.error('migration failed and was rolled back', {
         migration: migration.name,
-        statement: statement ?? '(unknown: the error carries no position)',
+        statement: statement ?? '(recording the migration in _prisma_migrations)',
         error,
       });
       throw new MigrationError(
@@ -324,7 +317,7 @@ export async function ensureMigrated(
       const names = status.pending.map((m) => m.name);
       throw new MigrationError(
         'pending',
-        `Refusing to start: ${names.length} pending migration(s): ${names.join(', ')}. Run \`npm run db:migrate\` first.`,
+        `Refusing to start: ${names.length} pending migration(s): ${names.join(', ')}. Run \`npm run db:migrate\` (in the container image: \`node dist/src/platform/db/migrate.cli.js\`) first.`,
         names,
       );
     }

@@ -87,8 +87,9 @@ export function stripSqlComments(sql: string): string {
  * DROP NOT NULL) are not destructive.
  */
 export function destructiveReason(statement: string): string | undefined {
-  const sql = stripSqlComments(statement)
-    .replace(/'(?:[^']|'')*'/g, "''")
+  // One left-to-right pass, so '--' inside a literal cannot hide what follows it.
+  const sql = statement
+    .replace(/--[^\n]*|\/\*[\s\S]*?\*\/|'(?:[^']|'')*'/g, (token) => (token.startsWith("'") ? "''" : ' '))
     .replace(/\s+/g, ' ')
     .trim()
     .toUpperCase();

@@ -1,0 +1,64 @@
+# syntax=docker/dockerfile:1
+# The gateway image: Node 24 LTS (DESIGN.md section 5), compiled JavaScript only, non-root.
+#
+#   docker build -t erp-gateway .
+#   docker run -p 4000:4000 -e DATABASE_URL_FILE=/run/secrets/db_url ... erp-gateway
+#
+# NODE_ENV=production: loadConfig refuses to start without DATABASE_URL, REDIS_URL,
+# JWT_SECRETS and PASSWORD_PEPPER (or their *_FILE variants, e.g. mounted container secrets),
+# refuses weak secrets, and refuses to serve while migrations are pending.
+#
+# Migrations: tsx is a devDependency and is not in this image, so `npm run db:migrate` does
+# not work here. Run the compiled runner (same flags: --status, --allow-destructive=<name>,
+# --mark-rolled-back <name>) once per release, e.g. as a Kubernetes Job or init container:
+#
+#   docker run --rm -e DATABASE_URL_FILE=... -e ... erp-gateway node dist/src/platform/db/migrate.cli.js
+
+ARG NODE_IMAGE=node:24-slim
+
+# ---- build: full install, Prisma client generation, TypeScript compilation ----------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+# --ignore-scripts: nothing needs an install script. The Prisma client is engine-free
+# (@prisma/adapter-pg); @prisma/engines' postinstall would only try to download the native
+# schema engine, which the project never uses (and air-gapped builds cannot fetch).
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json prisma.config.ts ./
+COPY scripts/prisma-generate.mjs ./scripts/
+COPY prisma/ ./prisma/
+COPY src/ ./src/
+# prisma-generate.mjs points PRISMA_SCHEMA_ENGINE_BINARY at node itself (generate only needs
+# the path to exist) and writes src/generated/prisma, which tsc compiles into dist/.
+RUN node scripts/prisma-generate.mjs --force \
+ && npx tsc -p tsconfig.build.json
+
+# ---- runtime: production dependencies and the compiled output --------------------------------
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+# --omit=optional as well: prisma (the CLI), @prisma/engines and typescript are optional peers
+# of @prisma/client, which npm keeps under --omit=dev alone. The only other optional package,
+# pg-cloudflare, is loaded by pg on Cloudflare Workers only.
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund \
+ && npm cache clean --force
+# Root-owned and read-only for the `node` user. prisma/migrations is read at startup (the
+# migrations gate) from the project root, i.e. the folder holding package.json; config/ holds
+# config/<NODE_ENV>.env.
+COPY --from=build /app/dist ./dist
+COPY prisma/ ./prisma/
+COPY config/ ./config/
+# The one writable folder: the embedded database's default EMBEDDED_DB_DIR (.data/pglite),
+# used only when the image is run with NODE_ENV=development (plus HOST=0.0.0.0 to be reachable)
+# and no DATABASE_URL.
+RUN mkdir -p .data && chown node:node .data
+USER node
+EXPOSE 4000
+# /health/live answers without touching dependencies. No curl in the slim image: node fetches.
+# Assumes the default PORT (4000) and HOST (0.0.0.0 in production); adjust if you change them.
+HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:4000/health/live').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"]
+# Exec form: node is PID 1 and receives SIGTERM itself (src/main.ts drains, then closes the
+# database). No shell in between to swallow the signal.
+CMD ["node", "--enable-source-maps", "dist/src/main.js"]
