@@ -8,7 +8,7 @@ const PROCESS_ENV = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'coverage/**', 'node_modules/**', 'src/generated/**', '.data/**'] },
+  { ignores: ['dist/**', 'coverage/**', 'node_modules/**', 'src/generated/**', 'schema/generated/**', '.data/**'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {

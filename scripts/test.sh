@@ -15,4 +15,6 @@ step "lint";               npx eslint .
 step "format";             npx prettier --check . >/dev/null && echo "formatting ok"
 step "config docs";        npx tsx scripts/config-docs.ts --check
 step "migrations vs schema.prisma (db:check)"; npx tsx scripts/db-drift.ts check
+step "SDL contract (schema:check)"; npx tsx scripts/schema.ts check
+step "codegen output (codegen:check)"; bash scripts/codegen-check.sh
 step "tests";              npx vitest run "$@"

@@ -1,5 +1,8 @@
 import { createCatalogLoaders } from '../modules/catalog/index.js';
+import { createCustomerLoaders } from '../modules/customers/index.js';
+import { createIdentityLoaders } from '../modules/identity/index.js';
 import { createInventoryLoaders } from '../modules/inventory/index.js';
+import { createSalesLoaders } from '../modules/sales/index.js';
 import type { Prisma } from '../platform/db/index.js';
 
 /**
@@ -10,6 +13,9 @@ export function createLoaders(prisma: Prisma) {
   return {
     catalog: createCatalogLoaders(prisma),
     inventory: createInventoryLoaders(prisma),
+    customers: createCustomerLoaders(prisma),
+    identity: createIdentityLoaders(prisma),
+    sales: createSalesLoaders(prisma),
   };
 }
 

@@ -56,6 +56,14 @@ export class PaginationArgs {
   limit: number = 20;
 }
 
+/**
+ * Case-insensitive "contains" for text search filters. Prisma passes the text to ILIKE as is,
+ * so % and _ typed by a user would be wildcards: escape them.
+ */
+export function containsText(text: string): { contains: string; mode: 'insensitive' } {
+  return { contains: text.replace(/[\\%_]/g, '\\$&'), mode: 'insensitive' };
+}
+
 export function toPage<T>(items: T[], totalCount: number, args: Pick<PaginationArgs, 'page' | 'limit'>): Page<T> {
   return {
     items,
@@ -89,13 +97,15 @@ export function OrderByInput<F extends string>(fieldEnum: object, name: string) 
 /**
  * REQ 2.2, PROP 4: the only way a sort key reaches the database. `columns` is the one explicit
  * table from enum value to Prisma field for an entity; anything not in it is rejected, so no
- * client string can ever become part of ORDER BY. The id is appended as a tiebreaker so that
- * pages are stable.
+ * client string can ever become part of ORDER BY. A unique tiebreaker (the id unless given)
+ * is appended so that pages are stable.
  */
 export function toPrismaOrderBy<F extends string>(
   orderBy: readonly OrderByEntry<F>[] | undefined,
   columns: Readonly<Record<F, string>>,
   fallback: OrderByEntry<F>,
+  /** Appended when no sort key already uses its column, so pages are stable. */
+  tiebreaker: Record<string, SortDirection> = { id: SortDirection.ASC },
 ): Record<string, SortDirection>[] {
   const entries = orderBy && orderBy.length > 0 ? orderBy : [fallback];
   const result = entries.map((entry, index) => {
@@ -107,6 +117,7 @@ export function toPrismaOrderBy<F extends string>(
     }
     return { [column]: entry.direction };
   });
-  if (!result.some((entry) => 'id' in entry)) result.push({ id: SortDirection.ASC });
+  const [tiebreakColumn] = Object.keys(tiebreaker);
+  if (!result.some((entry) => tiebreakColumn !== undefined && tiebreakColumn in entry)) result.push(tiebreaker);
   return result;
 }

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print } from 'graphql';
 import { Writable } from 'node:stream';
 import { inject } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
@@ -122,5 +124,61 @@ export async function gql<T = Record<string, unknown>>(
     status: response.status,
     headers: response.headers,
     body: (await response.json()) as GraphQLResponse<T>['body'],
+  };
+}
+
+/** Sends one of the clients' typed operations (schema/generated/operations.ts). */
+export async function op<TResult, TVariables extends Record<string, unknown>>(
+  baseUrl: string,
+  document: TypedDocumentNode<TResult, TVariables>,
+  variables?: TVariables,
+  headers: Record<string, string> = {},
+): Promise<GraphQLResponse<TResult>> {
+  return gql<TResult>(baseUrl, print(document), variables, headers);
+}
+
+export function uniqueTag(): string {
+  return `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+}
+
+/** Typed fixtures through Prisma: a warehouse, a product with variants and stock, a customer. */
+export async function seedFixture(
+  database: Database,
+  options: { variants?: number; stock?: number; price?: string } = {},
+): Promise<{
+  tag: string;
+  warehouseId: string;
+  productId: string;
+  variantIds: string[];
+  customerId: string;
+}> {
+  const tag = uniqueTag().toUpperCase();
+  const warehouse = await database.prisma.warehouse.create({ data: { code: `W-${tag}`, name: `Warehouse ${tag}` } });
+  const product = await database.prisma.product.create({
+    data: {
+      sku: `P-${tag}`,
+      name: `Product ${tag}`,
+      variants: {
+        create: Array.from({ length: options.variants ?? 2 }, (_, i) => ({
+          sku: `P-${tag}-${i + 1}`,
+          name: `Variant ${i + 1}`,
+          price: options.price ?? '10.50',
+        })),
+      },
+    },
+    include: { variants: { orderBy: { sku: 'asc' } } },
+  });
+  await database.prisma.inventoryLevel.createMany({
+    data: product.variants.map((v) => ({ variantId: v.id, warehouseId: warehouse.id, quantity: options.stock ?? 100 })),
+  });
+  const customer = await database.prisma.customer.create({
+    data: { email: `customer-${tag.toLowerCase()}@example.com`, name: `Customer ${tag}` },
+  });
+  return {
+    tag,
+    warehouseId: warehouse.id,
+    productId: product.id,
+    variantIds: product.variants.map((v) => v.id),
+    customerId: customer.id,
   };
 }

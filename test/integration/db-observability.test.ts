@@ -54,7 +54,7 @@ describe('database observability (REQ 6.4, 6.5)', () => {
     expect(database.poolStats()).toMatchObject({ max: 1, waiting: 0 });
   });
 
-  it('counts every SQL statement Prisma sends', async () => {
+  it('counts every SQL statement Prisma completes', async () => {
     let statements = 0;
     const stop = database.onStatement(() => (statements += 1));
     await database.prisma.warehouse.findMany({ take: 1 });

@@ -1,6 +1,6 @@
 import type { Prisma as PrismaTypes } from '../../generated/prisma/client.js';
 import { ConflictError, NotFoundError } from '../../errors/index.js';
-import { skipTake, toPage, toPrismaOrderBy, SortDirection, type Page } from '../../graphql/pagination.js';
+import { containsText, skipTake, toPage, toPrismaOrderBy, SortDirection, type Page } from '../../graphql/pagination.js';
 import type { ServiceContext } from '../../platform/service-context.js';
 import type {
   CreateProductInput,
@@ -19,10 +19,7 @@ export async function listProducts(ctx: Ctx, args: ListProductsArgs): Promise<Pa
     ...(f?.status ? { status: f.status } : {}),
     ...(f?.search
       ? {
-          OR: [
-            { name: { contains: f.search, mode: 'insensitive' } },
-            { sku: { contains: f.search, mode: 'insensitive' } },
-          ],
+          OR: [{ name: containsText(f.search) }, { sku: containsText(f.search) }],
         }
       : {}),
     ...(f?.createdFrom || f?.createdTo

@@ -22,7 +22,7 @@ export interface DatabaseOptions {
   logger: Logger;
 }
 
-/** One SQL statement as Prisma sent it (used by metrics and the statement-count tests). */
+/** One completed SQL statement as Prisma sent it (used by metrics and the statement-count tests). */
 export interface StatementEvent {
   sql: string;
   durationMs: number;
@@ -80,7 +80,10 @@ export type PrismaTx = Parameters<Parameters<Prisma['$transaction']>[0]>[0];
 export interface Database {
   prisma: Prisma;
   pool: pg.Pool;
-  /** Subscribes to every SQL statement Prisma sends; returns the unsubscribe function. */
+  /**
+   * Subscribes to every SQL statement Prisma completes (statements that fail raise an error
+   * instead, which the error path logs); returns the unsubscribe function.
+   */
   onStatement(listener: (event: StatementEvent) => void): () => void;
   /** Pool gauges for health and metrics (REQ 6.5). */
   poolStats(): { size: number; idle: number; inUse: number; waiting: number; max: number };

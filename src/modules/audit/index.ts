@@ -1,0 +1,2 @@
+export { AuditLogResolver } from './audit.resolver.js';
+export { AuditLog } from './audit.types.js';

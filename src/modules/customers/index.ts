@@ -1,0 +1,3 @@
+export { createCustomerLoaders, type CustomerLoaders } from './customers.loaders.js';
+export { CustomerResolver } from './customers.resolver.js';
+export { Customer } from './customers.types.js';
