@@ -1,4 +1,4 @@
-import { Max, Min } from 'class-validator';
+import { ArrayMaxSize, IsOptional, Max, Min, ValidateNested } from 'class-validator';
 import { ArgsType, Field, InputType, Int, ObjectType, registerEnumType, type ClassType } from 'type-graphql';
 import { ValidationError } from '../errors/index.js';
 
@@ -62,6 +62,34 @@ export class PaginationArgs {
  */
 export function containsText(text: string): { contains: string; mode: 'insensitive' } {
   return { contains: text.replace(/[\\%_]/g, '\\$&'), mode: 'insensitive' };
+}
+
+/** Most sort keys one list request may give. */
+export const MAX_SORT_KEYS = 5;
+
+/**
+ * The arguments of every list query: page and limit, an optional filter input and an optional
+ * orderBy list of whitelisted sort keys. Each entity's args class extends what this returns.
+ */
+export function ListArgs<F extends string, Filter extends object>(
+  filter: ClassType<Filter>,
+  orderBy: ClassType<OrderByEntry<F>>,
+  descriptions: { filter: string; orderBy: string },
+) {
+  @ArgsType()
+  class ListArgsClass extends PaginationArgs {
+    @Field(() => filter, { nullable: true, description: descriptions.filter })
+    @IsOptional()
+    @ValidateNested()
+    filter?: Filter;
+
+    @Field(() => [orderBy], { nullable: true, description: descriptions.orderBy })
+    @IsOptional()
+    @ArrayMaxSize(MAX_SORT_KEYS)
+    @ValidateNested({ each: true })
+    orderBy?: OrderByEntry<F>[];
+  }
+  return ListArgsClass;
 }
 
 export function toPage<T>(items: T[], totalCount: number, args: Pick<PaginationArgs, 'page' | 'limit'>): Page<T> {

@@ -1,6 +1,6 @@
-import { ArrayMaxSize, IsOptional, MaxLength, ValidateNested } from 'class-validator';
+import { IsOptional, MaxLength } from 'class-validator';
 import { ArgsType, Field, InputType } from 'type-graphql';
-import { OrderByInput, PaginationArgs, type OrderByEntry } from '../../graphql/pagination.js';
+import { ListArgs, OrderByInput } from '../../graphql/pagination.js';
 import { DateTimeScalar, UUIDScalar } from '../../graphql/scalars.js';
 import { NoControlCharacters } from '../../graphql/validation.js';
 import { AuditLogOrderField } from './audit.types.js';
@@ -32,18 +32,7 @@ export class AuditLogFilter {
 }
 
 @ArgsType()
-export class ListAuditLogsArgs extends PaginationArgs {
-  @Field(() => AuditLogFilter, { nullable: true, description: 'Which entries to list.' })
-  @IsOptional()
-  @ValidateNested()
-  filter?: AuditLogFilter;
-
-  @Field(() => [AuditLogOrderBy], {
-    nullable: true,
-    description: 'Sort keys, most significant first. Default: newest first.',
-  })
-  @IsOptional()
-  @ArrayMaxSize(5)
-  @ValidateNested({ each: true })
-  orderBy?: OrderByEntry<AuditLogOrderField>[];
-}
+export class ListAuditLogsArgs extends ListArgs(AuditLogFilter, AuditLogOrderBy, {
+  filter: 'Which entries to list.',
+  orderBy: 'Sort keys, most significant first. Default: newest first.',
+}) {}

@@ -1,7 +1,7 @@
 import { ArrayMaxSize, IsIn, IsOptional, Length, Matches, MaxLength, ValidateNested } from 'class-validator';
 import { ArgsType, Field, InputType } from 'type-graphql';
 import { ProductStatus } from '../../generated/prisma/enums.js';
-import { OrderByInput, PaginationArgs, type OrderByEntry } from '../../graphql/pagination.js';
+import { ListArgs, OrderByInput } from '../../graphql/pagination.js';
 import { DateTimeScalar, JSONObjectScalar, MoneyScalar, UUIDScalar } from '../../graphql/scalars.js';
 import { NoControlCharacters, NotBlank } from '../../graphql/validation.js';
 import { ProductOrderField } from './catalog.types.js';
@@ -33,21 +33,10 @@ export class ProductFilter {
 }
 
 @ArgsType()
-export class ListProductsArgs extends PaginationArgs {
-  @Field(() => ProductFilter, { nullable: true, description: 'Which products to list.' })
-  @IsOptional()
-  @ValidateNested()
-  filter?: ProductFilter;
-
-  @Field(() => [ProductOrderBy], {
-    nullable: true,
-    description: 'Sort keys, most significant first. Default: newest first.',
-  })
-  @IsOptional()
-  @ArrayMaxSize(5)
-  @ValidateNested({ each: true })
-  orderBy?: OrderByEntry<ProductOrderField>[];
-}
+export class ListProductsArgs extends ListArgs(ProductFilter, ProductOrderBy, {
+  filter: 'Which products to list.',
+  orderBy: 'Sort keys, most significant first. Default: newest first.',
+}) {}
 
 @ArgsType()
 export class ProductIdArgs {

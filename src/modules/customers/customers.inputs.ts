@@ -1,6 +1,6 @@
-import { ArrayMaxSize, IsEmail, IsOptional, Length, Matches, MaxLength, ValidateNested } from 'class-validator';
+import { IsEmail, IsOptional, Length, Matches, MaxLength, ValidateNested } from 'class-validator';
 import { ArgsType, Field, InputType } from 'type-graphql';
-import { OrderByInput, PaginationArgs, type OrderByEntry } from '../../graphql/pagination.js';
+import { ListArgs, OrderByInput } from '../../graphql/pagination.js';
 import { DateTimeScalar, UUIDScalar } from '../../graphql/scalars.js';
 import { NoControlCharacters, NotBlank } from '../../graphql/validation.js';
 import { CustomerOrderField } from './customers.types.js';
@@ -30,21 +30,10 @@ export class CustomerFilter {
 }
 
 @ArgsType()
-export class ListCustomersArgs extends PaginationArgs {
-  @Field(() => CustomerFilter, { nullable: true, description: 'Which customers to list.' })
-  @IsOptional()
-  @ValidateNested()
-  filter?: CustomerFilter;
-
-  @Field(() => [CustomerOrderBy], {
-    nullable: true,
-    description: 'Sort keys, most significant first. Default: newest first.',
-  })
-  @IsOptional()
-  @ArrayMaxSize(5)
-  @ValidateNested({ each: true })
-  orderBy?: OrderByEntry<CustomerOrderField>[];
-}
+export class ListCustomersArgs extends ListArgs(CustomerFilter, CustomerOrderBy, {
+  filter: 'Which customers to list.',
+  orderBy: 'Sort keys, most significant first. Default: newest first.',
+}) {}
 
 @ArgsType()
 export class CustomerIdArgs {

@@ -1,6 +1,6 @@
-import { ArrayMaxSize, IsOptional, MaxLength, ValidateNested } from 'class-validator';
+import { IsOptional, MaxLength } from 'class-validator';
 import { ArgsType, Field, InputType } from 'type-graphql';
-import { OrderByInput, PaginationArgs, type OrderByEntry } from '../../graphql/pagination.js';
+import { ListArgs, OrderByInput } from '../../graphql/pagination.js';
 import { UUIDScalar } from '../../graphql/scalars.js';
 import { NoControlCharacters } from '../../graphql/validation.js';
 import { UserOrderField } from './identity.types.js';
@@ -20,21 +20,10 @@ export class UserFilter {
 }
 
 @ArgsType()
-export class ListUsersArgs extends PaginationArgs {
-  @Field(() => UserFilter, { nullable: true, description: 'Which users to list.' })
-  @IsOptional()
-  @ValidateNested()
-  filter?: UserFilter;
-
-  @Field(() => [UserOrderBy], {
-    nullable: true,
-    description: 'Sort keys, most significant first. Default: newest first.',
-  })
-  @IsOptional()
-  @ArrayMaxSize(5)
-  @ValidateNested({ each: true })
-  orderBy?: OrderByEntry<UserOrderField>[];
-}
+export class ListUsersArgs extends ListArgs(UserFilter, UserOrderBy, {
+  filter: 'Which users to list.',
+  orderBy: 'Sort keys, most significant first. Default: newest first.',
+}) {}
 
 @ArgsType()
 export class UserIdArgs {

@@ -1,5 +1,4 @@
 import {
-  ArrayMaxSize,
   IsIn,
   IsInt,
   IsOptional,
@@ -13,7 +12,7 @@ import {
 } from 'class-validator';
 import { ArgsType, Field, InputType, Int } from 'type-graphql';
 import { StockAdjustmentReason } from '../../generated/prisma/enums.js';
-import { OrderByInput, PaginationArgs, type OrderByEntry } from '../../graphql/pagination.js';
+import { ListArgs, OrderByInput } from '../../graphql/pagination.js';
 import { DateTimeScalar, UUIDScalar } from '../../graphql/scalars.js';
 import { NoControlCharacters, NotBlank } from '../../graphql/validation.js';
 import { MANUAL_ADJUSTMENT_REASONS, StockAdjustmentOrderField, StockLevelOrderField } from './inventory.types.js';
@@ -68,18 +67,10 @@ export class StockLevelFilter {
 }
 
 @ArgsType()
-export class ListStockLevelsArgs extends PaginationArgs {
-  @Field(() => StockLevelFilter, { nullable: true, description: 'Which stock levels to list.' })
-  @IsOptional()
-  @ValidateNested()
-  filter?: StockLevelFilter;
-
-  @Field(() => [StockLevelOrderBy], { nullable: true, description: 'Sort keys. Default: fewest units first.' })
-  @IsOptional()
-  @ArrayMaxSize(5)
-  @ValidateNested({ each: true })
-  orderBy?: OrderByEntry<StockLevelOrderField>[];
-}
+export class ListStockLevelsArgs extends ListArgs(StockLevelFilter, StockLevelOrderBy, {
+  filter: 'Which stock levels to list.',
+  orderBy: 'Sort keys. Default: fewest units first.',
+}) {}
 
 @InputType({ description: 'Filters for stock adjustments.' })
 export class StockAdjustmentFilter {
@@ -102,18 +93,10 @@ export class StockAdjustmentFilter {
 }
 
 @ArgsType()
-export class ListStockAdjustmentsArgs extends PaginationArgs {
-  @Field(() => StockAdjustmentFilter, { nullable: true, description: 'Which adjustments to list.' })
-  @IsOptional()
-  @ValidateNested()
-  filter?: StockAdjustmentFilter;
-
-  @Field(() => [StockAdjustmentOrderBy], { nullable: true, description: 'Sort keys. Default: newest first.' })
-  @IsOptional()
-  @ArrayMaxSize(5)
-  @ValidateNested({ each: true })
-  orderBy?: OrderByEntry<StockAdjustmentOrderField>[];
-}
+export class ListStockAdjustmentsArgs extends ListArgs(StockAdjustmentFilter, StockAdjustmentOrderBy, {
+  filter: 'Which adjustments to list.',
+  orderBy: 'Sort keys. Default: newest first.',
+}) {}
 
 @InputType({ description: 'A manual change of stock with its reason.' })
 export class AdjustStockInput {

@@ -1,7 +1,7 @@
-import { ArrayMaxSize, IsIn, IsInt, IsOptional, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { IsIn, IsInt, IsOptional, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import { ArgsType, Field, InputType, Int } from 'type-graphql';
 import { CartStatus, OrderStatus, PaymentMethod, PaymentStatus } from '../../generated/prisma/enums.js';
-import { OrderByInput, PaginationArgs, type OrderByEntry } from '../../graphql/pagination.js';
+import { ListArgs, OrderByInput } from '../../graphql/pagination.js';
 import { DateTimeScalar, MoneyScalar, UUIDScalar } from '../../graphql/scalars.js';
 import { NoControlCharacters } from '../../graphql/validation.js';
 import { CartOrderField, OrderOrderField, PaymentOrderField } from './sales.types.js';
@@ -45,18 +45,10 @@ export class OrderFilter {
 }
 
 @ArgsType()
-export class ListOrdersArgs extends PaginationArgs {
-  @Field(() => OrderFilter, { nullable: true, description: 'Which orders to list.' })
-  @IsOptional()
-  @ValidateNested()
-  filter?: OrderFilter;
-
-  @Field(() => [OrderOrderBy], { nullable: true, description: 'Sort keys. Default: newest first.' })
-  @IsOptional()
-  @ArrayMaxSize(5)
-  @ValidateNested({ each: true })
-  orderBy?: OrderByEntry<OrderOrderField>[];
-}
+export class ListOrdersArgs extends ListArgs(OrderFilter, OrderOrderBy, {
+  filter: 'Which orders to list.',
+  orderBy: 'Sort keys. Default: newest first.',
+}) {}
 
 @InputType({ description: 'Filters for the carts list.' })
 export class CartFilter {
@@ -70,18 +62,10 @@ export class CartFilter {
 }
 
 @ArgsType()
-export class ListCartsArgs extends PaginationArgs {
-  @Field(() => CartFilter, { nullable: true, description: 'Which carts to list.' })
-  @IsOptional()
-  @ValidateNested()
-  filter?: CartFilter;
-
-  @Field(() => [CartOrderBy], { nullable: true, description: 'Sort keys. Default: newest first.' })
-  @IsOptional()
-  @ArrayMaxSize(5)
-  @ValidateNested({ each: true })
-  orderBy?: OrderByEntry<CartOrderField>[];
-}
+export class ListCartsArgs extends ListArgs(CartFilter, CartOrderBy, {
+  filter: 'Which carts to list.',
+  orderBy: 'Sort keys. Default: newest first.',
+}) {}
 
 @InputType({ description: 'Filters for the payments list.' })
 export class PaymentFilter {
@@ -95,18 +79,10 @@ export class PaymentFilter {
 }
 
 @ArgsType()
-export class ListPaymentsArgs extends PaginationArgs {
-  @Field(() => PaymentFilter, { nullable: true, description: 'Which payments to list.' })
-  @IsOptional()
-  @ValidateNested()
-  filter?: PaymentFilter;
-
-  @Field(() => [PaymentOrderBy], { nullable: true, description: 'Sort keys. Default: newest first.' })
-  @IsOptional()
-  @ArrayMaxSize(5)
-  @ValidateNested({ each: true })
-  orderBy?: OrderByEntry<PaymentOrderField>[];
-}
+export class ListPaymentsArgs extends ListArgs(PaymentFilter, PaymentOrderBy, {
+  filter: 'Which payments to list.',
+  orderBy: 'Sort keys. Default: newest first.',
+}) {}
 
 @InputType({ description: 'A new, empty cart.' })
 export class CreateCartInput {
