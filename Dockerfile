@@ -37,11 +37,12 @@ RUN node scripts/prisma-generate.mjs --force \
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
-# --omit=optional as well: prisma (the CLI), @prisma/engines and typescript are optional peers
-# of @prisma/client, which npm keeps under --omit=dev alone. The only other optional package,
-# pg-cloudflare, is loaded by pg on Cloudflare Workers only.
+# Optional dependencies stay: @node-rs/argon2 ships its native binary as the optional package of
+# each platform. The Prisma CLI, @prisma/engines and typescript (optional peers of
+# @prisma/client that npm keeps under --omit=dev) are removed explicitly instead.
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund \
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && rm -rf node_modules/prisma node_modules/@prisma/engines node_modules/typescript \
  && npm cache clean --force
 # Root-owned and read-only for the `node` user. prisma/migrations is read at startup (the
 # migrations gate) from the project root, i.e. the folder holding package.json; config/ holds

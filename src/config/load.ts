@@ -26,7 +26,20 @@ export interface AppConfig {
     embedded: { dataDir: string; port: number };
   };
   redis: { url: string | undefined };
-  auth: { jwtSecrets: string[]; jwtIssuer: string; jwtAudience: string; passwordPepper: string };
+  auth: {
+    jwtSecrets: string[];
+    jwtIssuer: string;
+    jwtAudience: string;
+    passwordPepper: string;
+    accessTokenTtlSeconds: number;
+    refreshTokenTtlSeconds: number;
+    mfaChallengeTtlSeconds: number;
+    /** External identity provider; undefined when not configured. */
+    jwks: { url: string; issuer: string; audience: string } | undefined;
+    password: { minLength: number; argon2MemoryKib: number; argon2TimeCost: number };
+    login: { ipMaxAttempts: number; ipWindowSeconds: number; lockoutThreshold: number; lockoutSeconds: number };
+    cache: { permissionTtlSeconds: number; roleTtlSeconds: number; localTtlMs: number };
+  };
   graphql: { introspection: boolean; sandbox: boolean };
   shutdownTimeoutMs: number;
   /** Secrets that were not configured and were generated for this process (development/test only). */
@@ -188,6 +201,12 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
   }
 
   if (isProductionLike && values.GRAPHQL_SANDBOX) problems.push('GRAPHQL_SANDBOX must be false in staging/production');
+  if (values.JWKS_URL && (!values.JWKS_ISSUER || !values.JWKS_AUDIENCE)) {
+    problems.push('JWKS_ISSUER and JWKS_AUDIENCE are required with JWKS_URL');
+  }
+  if (values.JWKS_URL && isProductionLike && !values.JWKS_URL.startsWith('https://')) {
+    problems.push('JWKS_URL must use https:// in staging/production');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return Object.freeze({
@@ -216,7 +235,34 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
       embedded: { dataDir: resolve(rootDir, values.EMBEDDED_DB_DIR), port: values.EMBEDDED_DB_PORT },
     },
     redis: { url: redisSource.value },
-    auth: { jwtSecrets, jwtIssuer: values.JWT_ISSUER, jwtAudience: values.JWT_AUDIENCE, passwordPepper },
+    auth: {
+      jwtSecrets,
+      jwtIssuer: values.JWT_ISSUER,
+      jwtAudience: values.JWT_AUDIENCE,
+      passwordPepper,
+      accessTokenTtlSeconds: values.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTokenTtlSeconds: values.REFRESH_TOKEN_TTL_SECONDS,
+      mfaChallengeTtlSeconds: values.MFA_CHALLENGE_TTL_SECONDS,
+      jwks: values.JWKS_URL
+        ? { url: values.JWKS_URL, issuer: values.JWKS_ISSUER, audience: values.JWKS_AUDIENCE }
+        : undefined,
+      password: {
+        minLength: values.PASSWORD_MIN_LENGTH,
+        argon2MemoryKib: values.ARGON2_MEMORY_KIB,
+        argon2TimeCost: values.ARGON2_TIME_COST,
+      },
+      login: {
+        ipMaxAttempts: values.LOGIN_IP_MAX_ATTEMPTS,
+        ipWindowSeconds: values.LOGIN_IP_WINDOW_SECONDS,
+        lockoutThreshold: values.LOGIN_LOCKOUT_THRESHOLD,
+        lockoutSeconds: values.LOGIN_LOCKOUT_SECONDS,
+      },
+      cache: {
+        permissionTtlSeconds: values.PERMISSION_CACHE_TTL_SECONDS,
+        roleTtlSeconds: values.ROLE_CACHE_TTL_SECONDS,
+        localTtlMs: values.PERMISSION_LOCAL_TTL_MS,
+      },
+    },
     graphql: { introspection: values.GRAPHQL_INTROSPECTION, sandbox: values.GRAPHQL_SANDBOX },
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
     generatedSecrets,

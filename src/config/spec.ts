@@ -61,6 +61,31 @@ export const configSpec = {
 
   JWT_ISSUER: str({ default: 'erp-gateway', desc: 'iss claim of issued tokens, required on verified tokens.' }),
   JWT_AUDIENCE: str({ default: 'erp-clients', desc: 'aud claim of issued tokens, required on verified tokens.' }),
+  ACCESS_TOKEN_TTL_SECONDS: num({ default: 900, desc: 'Lifetime of access tokens (15 minutes).' }),
+  REFRESH_TOKEN_TTL_SECONDS: num({
+    default: 604_800,
+    desc: 'Lifetime of refresh tokens (7 days); each refresh rotates it.',
+  }),
+  MFA_CHALLENGE_TTL_SECONDS: num({ default: 300, desc: 'How long the second login step (TOTP code) may take.' }),
+  JWKS_URL: str({
+    default: '',
+    desc: 'Optional JWKS URL of an external identity provider whose tokens are also accepted (RS/ES algorithms).',
+  }),
+  JWKS_ISSUER: str({ default: '', desc: 'Required iss of external tokens (with JWKS_URL).' }),
+  JWKS_AUDIENCE: str({ default: '', desc: 'Required aud of external tokens (with JWKS_URL).' }),
+  PASSWORD_MIN_LENGTH: num({ default: 12, desc: 'Shortest password accepted for new passwords.' }),
+  ARGON2_MEMORY_KIB: num({ default: 19_456, desc: 'Argon2id memory cost in KiB (OWASP: 19 MiB).' }),
+  ARGON2_TIME_COST: num({ default: 2, desc: 'Argon2id iterations.' }),
+  LOGIN_IP_MAX_ATTEMPTS: num({ default: 5, desc: 'Login attempts allowed per client IP per window (REQ 5.1).' }),
+  LOGIN_IP_WINDOW_SECONDS: num({ default: 900, desc: 'The per-IP login window (15 minutes).' }),
+  LOGIN_LOCKOUT_THRESHOLD: num({ default: 5, desc: 'Consecutive failed logins that lock an account (REQ 5.2).' }),
+  LOGIN_LOCKOUT_SECONDS: num({ default: 900, desc: 'How long a locked account stays locked (15 minutes).' }),
+  PERMISSION_CACHE_TTL_SECONDS: num({ default: 300, desc: "A user's effective permissions in Redis (REQ 7.1)." }),
+  ROLE_CACHE_TTL_SECONDS: num({ default: 600, desc: "A user's roles in Redis (REQ 7.2)." }),
+  PERMISSION_LOCAL_TTL_MS: num({
+    default: 5_000,
+    desc: 'In-process first-level permission cache lifetime; changes also invalidate it at once over Redis pub/sub.',
+  }),
 
   GRAPHQL_INTROSPECTION: bool({ default: false, desc: 'Allow schema introspection (off in production).' }),
   GRAPHQL_SANDBOX: bool({ default: false, desc: 'Serve the Apollo Sandbox landing page at / (development only).' }),
