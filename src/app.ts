@@ -13,17 +13,24 @@ import { buildGraphQLSchema } from './graphql/schema.js';
 import { registerHealthRoutes } from './http/health.routes.js';
 import { registerRequestId, REQUEST_ID_HEADER } from './http/request-id.js';
 import { createDrainPlugin } from './http/shutdown-drain.js';
+import { createAuditWriter, type AuditWriter } from './modules/audit/index.js';
+import { createIdentity, type Identity } from './modules/identity/index.js';
 import type { Logger } from './observability/logger.js';
+import type { RedisClient } from './platform/redis/redis.js';
 import { createTransactionRunner, type Database } from './platform/db/index.js';
 
 export interface AppDependencies {
   logger: Logger;
   database: Database;
   runtime: RuntimeInfo;
+  /** Shared state across instances; absent in development without REDIS_URL (fallbacks in memory). */
+  redis?: { client: RedisClient; subscriber: RedisClient };
 }
 
 export interface App {
   server: FastifyInstance;
+  identity: Identity;
+  audit: AuditWriter;
   /** Stops accepting, drains in-flight operations, then closes the HTTP server. */
   close(): Promise<void>;
 }
@@ -46,6 +53,16 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
   registerHealthRoutes(server, { database });
 
   const runInTransaction = createTransactionRunner({ prisma: database.prisma, logger });
+  const audit = createAuditWriter({ prisma: database.prisma, logger });
+  const identity = createIdentity({
+    auth: config.auth,
+    prisma: database.prisma,
+    redis: deps.redis?.client,
+    subscriber: deps.redis?.subscriber,
+    audit,
+    logger,
+    redisKeyPrefix: config.redis.keyPrefix,
+  });
   const schema = await buildGraphQLSchema();
 
   // Plugin order matters only where noted; each plugin owns one concern.
@@ -76,7 +93,7 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
   });
   await apollo.start();
 
-  const buildContext = createContextFactory({ logger, database, runInTransaction, runtime, config });
+  const buildContext = createContextFactory({ logger, database, runInTransaction, runtime, config, identity });
   server.route({
     url: '/graphql',
     method: ['GET', 'POST', 'OPTIONS'],
@@ -90,9 +107,12 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
   logger.debug('app created', { requestIdHeader: REQUEST_ID_HEADER });
   return {
     server,
+    identity,
+    audit,
     async close() {
       await apollo.stop();
       await server.close();
+      await audit.close();
     },
   };
 }

@@ -7,7 +7,9 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { createDatabase, ensureMigrated, loadMigrations, MigrationError, type Database } from './platform/db/index.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './platform/db/embedded.js';
 import { DEMO_SEED, isCatalogEmpty, seedDatabase } from './platform/db/seed.js';
+import { createMailer, createOutboxWorker, type Mailer, type OutboxWorker } from './platform/mail/index.js';
 import { findProjectRoot, readPackageVersion } from './platform/project-root.js';
+import { createRedis, waitForRedis, type RedisClient } from './platform/redis/redis.js';
 
 /** Pool size against the embedded database: PGlite runs one statement at a time anyway. */
 const EMBEDDED_POOL_SIZE = 4;
@@ -16,11 +18,15 @@ interface Running {
   app?: App;
   database?: Database;
   embedded?: EmbeddedPostgres;
+  redis?: { client: RedisClient; subscriber: RedisClient };
+  outbox?: OutboxWorker;
+  mailer?: Mailer;
 }
 
 /**
  * Startup order (docs/lifecycle.md): config → logger → database (embedded if none configured)
- * → migrations gate → demo seed → app → listen. Shutdown runs the same list backwards.
+ * → migrations gate → demo seed → Redis → mailer and outbox worker → app → listen.
+ * Shutdown runs the same list backwards.
  */
 async function start(config: AppConfig, logger: Logger, rootDir: string, running: Running): Promise<void> {
   if (config.generatedSecrets.length > 0) {
@@ -48,10 +54,30 @@ async function start(config: AppConfig, logger: Logger, rootDir: string, running
   if (config.database.seedDemoData && (await isCatalogEmpty(running.database.pool))) {
     await seedDatabase(running.database.pool, DEMO_SEED, logger);
   }
+  if (config.redis.url !== undefined) {
+    const options = { url: config.redis.url, keyPrefix: config.redis.keyPrefix, logger };
+    running.redis = { client: createRedis(options), subscriber: createRedis({ ...options, name: 'erp-gateway-sub' }) };
+    // Not fatal: a Redis outage degrades (DESIGN.md section 1); the connection keeps retrying.
+    if (!(await waitForRedis(running.redis.client))) logger.warn('redis not reachable at startup; starting degraded');
+  } else {
+    logger.warn('REDIS_URL not set: rate limits, lockouts and caches are per process (development only)');
+  }
+  if (config.mail.smtpUrl === undefined && config.isProductionLike) {
+    logger.warn('SMTP_URL not set: notification emails are logged, not sent');
+  }
+  running.mailer = createMailer({ url: config.mail.smtpUrl, from: config.mail.from, logger });
+  running.outbox = createOutboxWorker({
+    prisma: running.database.prisma,
+    mailer: running.mailer,
+    logger,
+    pollIntervalMs: config.mail.outboxPollMs,
+  });
+  running.outbox.start();
   running.app = await createApp(config, {
     logger,
     database: running.database,
     runtime: { version: readPackageVersion(rootDir), startedAt: new Date() },
+    ...(running.redis ? { redis: running.redis } : {}),
   });
   const address = await running.app.server.listen({ host: config.http.host, port: config.http.port });
   logger.info('gateway listening', { address, env: config.env });
@@ -63,6 +89,10 @@ async function start(config: AppConfig, logger: Logger, rootDir: string, running
 
 async function stop(running: Running, logger: Logger): Promise<void> {
   await running.app?.close();
+  await running.outbox?.stop();
+  await running.mailer?.close();
+  await running.redis?.subscriber.quit().catch(() => undefined);
+  await running.redis?.client.quit().catch(() => undefined);
   await running.database?.close();
   await running.embedded?.stop();
   logger.info('shutdown complete');

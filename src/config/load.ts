@@ -25,7 +25,7 @@ export interface AppConfig {
     seedDemoData: boolean;
     embedded: { dataDir: string; port: number };
   };
-  redis: { url: string | undefined };
+  redis: { url: string | undefined; keyPrefix: string };
   auth: {
     jwtSecrets: string[];
     jwtIssuer: string;
@@ -42,6 +42,12 @@ export interface AppConfig {
   };
   graphql: { introspection: boolean; sandbox: boolean };
   shutdownTimeoutMs: number;
+  mail: {
+    /** undefined: emails are logged instead of sent (REQ 5.5 notifications still go through the outbox). */
+    smtpUrl: string | undefined;
+    from: string;
+    outboxPollMs: number;
+  };
   /** Secrets that were not configured and were generated for this process (development/test only). */
   generatedSecrets: SecretVariable[];
   /** Every secret value in force, so the logger can scrub them wherever they appear. */
@@ -77,7 +83,7 @@ function readEnvFile(path: string, problems: string[], label: string): Record<st
 }
 
 function checkUrlSecret(
-  name: 'DATABASE_URL' | 'REDIS_URL',
+  name: 'DATABASE_URL' | 'REDIS_URL' | 'SMTP_URL',
   value: string,
   protocols: string[],
   strict: boolean,
@@ -200,6 +206,15 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
     checkUrlSecret('REDIS_URL', redisSource.value, ['redis:', 'rediss:'], isProductionLike, problems, secretValues);
   }
 
+  // Optional everywhere; main.ts warns when staging/production run without it. The password is
+  // issued by the mail provider, so it is scrubbed from logs but not judged like our own secrets.
+  const smtpSource = readSecretSource(env, 'SMTP_URL');
+  if (smtpSource.error) problems.push(smtpSource.error);
+  else if (smtpSource.value !== undefined) {
+    checkUrlSecret('SMTP_URL', smtpSource.value, ['smtp:', 'smtps:'], false, problems, secretValues);
+  }
+  if (values.OUTBOX_POLL_MS <= 0) problems.push('OUTBOX_POLL_MS must be a positive number of milliseconds');
+
   if (isProductionLike && values.GRAPHQL_SANDBOX) problems.push('GRAPHQL_SANDBOX must be false in staging/production');
   if (values.JWKS_URL && (!values.JWKS_ISSUER || !values.JWKS_AUDIENCE)) {
     problems.push('JWKS_ISSUER and JWKS_AUDIENCE are required with JWKS_URL');
@@ -234,7 +249,7 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
       seedDemoData: values.SEED_DEMO_DATA,
       embedded: { dataDir: resolve(rootDir, values.EMBEDDED_DB_DIR), port: values.EMBEDDED_DB_PORT },
     },
-    redis: { url: redisSource.value },
+    redis: { url: redisSource.value, keyPrefix: values.REDIS_KEY_PREFIX },
     auth: {
       jwtSecrets,
       jwtIssuer: values.JWT_ISSUER,
@@ -265,6 +280,7 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
     },
     graphql: { introspection: values.GRAPHQL_INTROSPECTION, sandbox: values.GRAPHQL_SANDBOX },
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
+    mail: { smtpUrl: smtpSource.value, from: values.MAIL_FROM, outboxPollMs: values.OUTBOX_POLL_MS },
     generatedSecrets,
     secretValues: [...new Set(secretValues.filter((s) => s.length > 0))],
   });

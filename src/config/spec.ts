@@ -8,7 +8,7 @@ export type Environment = (typeof ENVIRONMENTS)[number];
  * `config/<NODE_ENV>.env` overrides them per environment and `CONFIG_FILE` per deployment.
  * The README's configuration table is generated from this spec (`npm run docs:config`).
  *
- * Secrets (JWT_SECRETS, PASSWORD_PEPPER, DATABASE_URL, REDIS_URL) are not in this table:
+ * Secrets (JWT_SECRETS, PASSWORD_PEPPER, DATABASE_URL, REDIS_URL, SMTP_URL) are not in this table:
  * they are read by `loadConfig` from NAME or NAME_FILE and validated there.
  */
 export const configSpec = {
@@ -61,6 +61,10 @@ export const configSpec = {
 
   JWT_ISSUER: str({ default: 'erp-gateway', desc: 'iss claim of issued tokens, required on verified tokens.' }),
   JWT_AUDIENCE: str({ default: 'erp-clients', desc: 'aud claim of issued tokens, required on verified tokens.' }),
+  REDIS_KEY_PREFIX: str({
+    default: 'erp:',
+    desc: 'Prefix of every Redis key and channel, so several deployments can share one Redis.',
+  }),
   ACCESS_TOKEN_TTL_SECONDS: num({ default: 900, desc: 'Lifetime of access tokens (15 minutes).' }),
   REFRESH_TOKEN_TTL_SECONDS: num({
     default: 604_800,
@@ -90,6 +94,12 @@ export const configSpec = {
   GRAPHQL_INTROSPECTION: bool({ default: false, desc: 'Allow schema introspection (off in production).' }),
   GRAPHQL_SANDBOX: bool({ default: false, desc: 'Serve the Apollo Sandbox landing page at / (development only).' }),
   SHUTDOWN_TIMEOUT_MS: num({ default: 30_000, desc: 'Longest drain of in-flight requests on SIGTERM (REQ 9.2).' }),
+
+  MAIL_FROM: str({ default: 'ERP Gateway <no-reply@erp.local>', desc: 'From address of notification emails.' }),
+  OUTBOX_POLL_MS: num({
+    default: 1_000,
+    desc: 'How often the email outbox worker looks for pending emails when the previous batch was not full.',
+  }),
 } as const;
 
 /** Secret variables: read from NAME or NAME_FILE, never logged, validated in loadConfig. */
@@ -100,6 +110,8 @@ export const SECRET_VARIABLES = {
   DATABASE_URL:
     'postgres:// URL. Unset outside production: an embedded PGlite database is used. In staging/production its password is validated like a secret.',
   REDIS_URL: 'redis:// URL. Unset outside production: in-memory stores are used. Required in staging/production.',
+  SMTP_URL:
+    'smtp:// or smtps:// URL of the mail relay, credentials in the URL. Unset: emails are logged, not sent (a warning in staging/production).',
 } as const;
 
 export type SecretVariable = keyof typeof SECRET_VARIABLES;

@@ -1,7 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { GraphQLError } from 'graphql';
 import type { AppConfig } from '../config/index.js';
 import type { Database, Prisma } from '../platform/db/index.js';
 import type { RunInTransaction } from '../platform/db/index.js';
+import { AppError } from '../errors/index.js';
+import type { Identity } from '../modules/identity/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { ServiceContext } from '../platform/service-context.js';
 import { createLoaders, type Loaders } from './loaders.js';
@@ -25,6 +28,8 @@ export interface GraphQLContext extends ServiceContext {
   config: Pick<AppConfig, 'env'>;
   /** Fresh per request (REQ 6.3). */
   loaders: Loaders;
+  /** The identity services (tokens, passwords, login guard, permission cache, audit). */
+  identity: Identity;
 }
 
 export interface RuntimeInfo {
@@ -38,22 +43,33 @@ export interface ContextFactoryOptions {
   runInTransaction: RunInTransaction;
   runtime: RuntimeInfo;
   config: AppConfig;
+  identity: Identity;
 }
 
 /** The one place request context is assembled; fresh per request, nothing shared. */
 export function createContextFactory(options: ContextFactoryOptions) {
-  const { logger, database, runInTransaction, runtime, config } = options;
+  const { logger, database, runInTransaction, runtime, config, identity } = options;
   return async function buildContext(request: FastifyRequest, reply: FastifyReply): Promise<GraphQLContext> {
     const controller = new AbortController();
     // The response closing before it was fully written means the client went away.
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) controller.abort(new Error('client disconnected'));
     });
+    let actor;
+    try {
+      actor = await identity.authenticate(request.headers.authorization);
+    } catch (error) {
+      // A presented credential that does not check out fails the whole request with 401.
+      if (error instanceof AppError) {
+        throw new GraphQLError(error.message, { extensions: { code: error.code, http: { status: error.httpStatus } } });
+      }
+      throw error;
+    }
     return {
       requestId: request.id,
       clientIp: request.ip,
       userAgent: request.headers['user-agent'],
-      logger: logger.child({ requestId: request.id }),
+      logger: logger.child({ requestId: request.id, ...(actor.userId ? { userId: actor.userId } : {}) }),
       prisma: database.prisma,
       runInTransaction,
       signal: controller.signal,
@@ -61,7 +77,8 @@ export function createContextFactory(options: ContextFactoryOptions) {
       database,
       config: { env: config.env },
       loaders: createLoaders(database.prisma),
-      actor: { userId: null },
+      actor,
+      identity,
     };
   };
 }

@@ -5,6 +5,7 @@ import {
   AppError,
   ErrorCode,
   InternalError,
+  isErrorCode,
   toAppError,
   ValidationError,
   type ErrorCode as Code,
@@ -26,6 +27,17 @@ const FRAMEWORK_CODES: Readonly<Record<string, Code>> = {
 };
 
 /**
+ * graphql-js reports a variable that does not coerce as `Variable "$input" got invalid value …
+ * at "input.variants[0].price"; <reason>`: key it by path like our own validation errors.
+ */
+function coercionFields(message: string): Record<string, string[]> {
+  const match = /^Variable "\$([^"]+)" got invalid value .*?(?: at "([^"]+)")?; (.*)$/s.exec(message);
+  if (!match) return {};
+  const path = (match[2] ?? match[1] ?? 'variables').replace(/\[(\d+)\]/g, '.$1');
+  return { [path]: [match[3] ?? message] };
+}
+
+/**
  * The AppError behind any error that reaches the client: our own errors as they are, database
  * errors classified, framework errors mapped by their code, everything else INTERNAL_ERROR.
  */
@@ -36,8 +48,13 @@ export function resolveAppError(error: unknown): AppError {
     const violations = original.extensions.validationErrors;
     if (Array.isArray(violations)) return new ValidationError(toFieldErrors(violations as ClassValidatorError[]));
     const frameworkCode = FRAMEWORK_CODES[String(original.extensions.code ?? '')];
-    if (frameworkCode === ErrorCode.VALIDATION_ERROR) return new ValidationError({}, original.message);
+    if (frameworkCode === ErrorCode.VALIDATION_ERROR) {
+      return new ValidationError(coercionFields(original.message), original.message);
+    }
     if (frameworkCode) return new AppError(frameworkCode, { message: original.message });
+    // Raised with one of our codes outside a resolver (e.g. authentication in the context).
+    const ownCode = original.extensions.code;
+    if (isErrorCode(ownCode) && !original.originalError) return new AppError(ownCode, { message: original.message });
     if (original.originalError) return toAppError(original.originalError, [classifyDatabaseError]);
     return new InternalError(original);
   }

@@ -37,8 +37,15 @@ export const MoneyScalar = new GraphQLScalarType<string, string>({
   },
   parseValue: parseMoney,
   parseLiteral(ast) {
-    if (ast.kind === Kind.STRING || ast.kind === Kind.FLOAT || ast.kind === Kind.INT) return parseMoney(ast.value);
+    if (ast.kind === Kind.STRING || ast.kind === Kind.FLOAT || ast.kind === Kind.INT) {
+      try {
+        return parseMoney(ast.value);
+      } catch (error) {
+        throw new GraphQLError((error as Error).message, { nodes: ast, extensions: { code: 'BAD_USER_INPUT' } });
+      }
+    }
     throw new GraphQLError('Money must be given as a string such as "19.99".', {
+      nodes: ast,
       extensions: { code: 'BAD_USER_INPUT' },
     });
   },

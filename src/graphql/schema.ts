@@ -1,10 +1,11 @@
 import 'reflect-metadata';
-import type { GraphQLSchema } from 'graphql';
+import { specifiedDirectives, type GraphQLSchema } from 'graphql';
 import { buildSchema, type NonEmptyArray } from 'type-graphql';
+import { applyAuthDirectives, authDirective, publicDirective } from './directives/auth.directive.js';
 import { AuditLogResolver } from '../modules/audit/index.js';
 import { ProductResolver, ProductVariantResolver } from '../modules/catalog/index.js';
 import { CustomerResolver } from '../modules/customers/index.js';
-import { PermissionResolver, RoleResolver, UserResolver } from '../modules/identity/index.js';
+import { AuthResolver, PermissionResolver, RoleResolver, UserResolver } from '../modules/identity/index.js';
 import { StockAdjustmentResolver, StockLevelResolver, WarehouseResolver } from '../modules/inventory/index.js';
 import {
   CartItemResolver,
@@ -20,6 +21,7 @@ import { SystemResolver } from '../modules/system/index.js';
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- type-graphql's resolver class type
 const RESOLVERS: NonEmptyArray<Function> = [
   SystemResolver,
+  AuthResolver,
   ProductResolver,
   ProductVariantResolver,
   WarehouseResolver,
@@ -39,11 +41,15 @@ const RESOLVERS: NonEmptyArray<Function> = [
 ];
 
 /** Builds the executable schema from the type-graphql classes (no SDL file is read). */
-export function buildGraphQLSchema(): Promise<GraphQLSchema> {
+export async function buildGraphQLSchema(): Promise<GraphQLSchema> {
   // Every field takes one @Args class, so class-validator reports all of a request's
   // violations together (REQ 2.1, 2.3) before any resolver or service code runs (PROP 3).
-  return buildSchema({
+  const schema = await buildSchema({
     resolvers: RESOLVERS,
+    // The built-in directives (@include, @skip, @deprecated…) must be listed too, or they vanish.
+    directives: [...specifiedDirectives, authDirective, publicDirective],
     validate: { forbidUnknownValues: false, validationError: { target: false, value: false } },
   });
+  // Refuses to build when a root field has no access decision; wraps @auth fields.
+  return applyAuthDirectives(schema);
 }

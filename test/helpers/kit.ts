@@ -8,7 +8,8 @@ import { loadConfig, type AppConfig } from '../../src/config/index.js';
 import { createLogger, type Logger } from '../../src/observability/logger.js';
 import { createDatabase as createDb, type Database } from '../../src/platform/db/index.js';
 import { findProjectRoot } from '../../src/platform/project-root.js';
-import { createDatabase, databaseUrl } from './databases.js';
+import { createRedis, waitForRedis, type RedisClient } from '../../src/platform/redis/redis.js';
+import { createDatabase, databaseUrl, REDIS_URL } from './databases.js';
 
 export const ROOT = findProjectRoot();
 
@@ -79,28 +80,100 @@ export interface TestApp {
   app: App;
   config: AppConfig;
   database: Database;
+  redis: { client: RedisClient; subscriber: RedisClient };
   logs: () => string[];
+  /** Headers of an ADMIN user; `gql`/`op` send them by default unless `actAs: 'anonymous'`. */
+  admin: Record<string, string>;
+  adminId: string;
   close(): Promise<void>;
 }
 
-/** The real app over real HTTP on a loopback port, against this worker's database. */
-export async function startTestApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
-  const config = await testConfig(env);
+export interface TestAppOptions {
+  /** Who `gql`/`op` act as when a test passes no headers. @default 'admin' */
+  actAs?: 'admin' | 'anonymous';
+  /** Redis key prefix; several apps given the same one share state like instances. @default unique */
+  redisKeyPrefix?: string;
+}
+
+const defaultHeaders = new Map<string, Record<string, string>>();
+
+/**
+ * The real app over real HTTP on a loopback port, against this worker's database and the real
+ * Redis (keys under a prefix of its own, so apps do not see each other unless told to).
+ */
+export async function startTestApp(
+  env: Record<string, string | undefined> = {},
+  options: TestAppOptions = {},
+): Promise<TestApp> {
+  const keyPrefix = options.redisKeyPrefix ?? `test:${uniqueTag()}:`;
+  const config = await testConfig({ REDIS_URL: REDIS_URL, REDIS_KEY_PREFIX: keyPrefix, ...env });
   const { logger, lines } = captureLogger('debug', config.secretValues);
   const database = createDb({ ...config.database, url: config.database.url!, logger });
-  const app = await createApp(config, { logger, database, runtime: { version: 'test', startedAt: new Date() } });
+  const redisOptions = { url: config.redis.url ?? REDIS_URL, keyPrefix, logger };
+  const redis = { client: createRedis(redisOptions), subscriber: createRedis({ ...redisOptions, name: 'test-sub' }) };
+  await waitForRedis(redis.client);
+  const app = await createApp(config, { logger, database, redis, runtime: { version: 'test', startedAt: new Date() } });
   const address = await app.server.listen({ host: '127.0.0.1', port: 0 });
-  return {
+  const t: TestApp = {
     url: address,
     app,
     config,
     database,
+    redis,
     logs: lines,
+    admin: {},
+    adminId: '',
     async close() {
+      defaultHeaders.delete(address);
       await app.close();
+      await redis.subscriber.quit().catch(() => undefined);
+      await redis.client.quit().catch(() => undefined);
       await database.close();
     },
   };
+  const admin = await createTestUser(t, ['ADMIN']);
+  t.admin = admin.headers;
+  t.adminId = admin.id;
+  if ((options.actAs ?? 'admin') === 'admin') defaultHeaders.set(address, t.admin);
+  return t;
+}
+
+export interface TestUser {
+  id: string;
+  email: string;
+  password: string;
+  /** Authorization header of a fresh session. */
+  headers: Record<string, string>;
+}
+
+/** A user with the given roles (and customer link), signed in through a real session row. */
+export async function createTestUser(
+  t: Pick<TestApp, 'app' | 'database'>,
+  roleNames: string[],
+  options: { customerId?: string; password?: string } = {},
+): Promise<TestUser> {
+  const email = `user-${uniqueTag()}@example.com`;
+  const password = options.password ?? `Tst-${randomBytes(12).toString('base64url')}`;
+  const roles = await t.database.prisma.role.findMany({ where: { name: { in: roleNames } } });
+  const user = await t.database.prisma.user.create({
+    data: {
+      email,
+      displayName: `Test ${email}`,
+      passwordHash: await t.app.identity.passwords.hash(password),
+      customerId: options.customerId ?? null,
+      roles: { create: roles.map((r) => ({ roleId: r.id })) },
+    },
+  });
+  const session = await t.database.prisma.session.create({
+    data: {
+      userId: user.id,
+      familyId: crypto.randomUUID(),
+      tokenHash: randomBytes(32).toString('hex'),
+      expiresAt: new Date(Date.now() + 3_600_000),
+    },
+  });
+  const access = await t.app.identity.tokens.signAccess(user.id, session.id);
+  return { id: user.id, email, password, headers: { authorization: `Bearer ${access.token}` } };
 }
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
@@ -117,7 +190,8 @@ export async function gql<T = Record<string, unknown>>(
 ): Promise<GraphQLResponse<T>> {
   const response = await fetch(`${baseUrl}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
+    // The app's default caller (admin) unless the test names one; `authorization: ''` is anonymous.
+    headers: { 'content-type': 'application/json', ...defaultHeaders.get(baseUrl), ...headers },
     body: JSON.stringify({ query, variables }),
   });
   return {

@@ -64,6 +64,6 @@ describe('startup refusals (REQ 1.2, 1.4, 15.3, 19.3)', () => {
       PASSWORD_PEPPER: strongSecret(),
     });
     expect(exit.code).toBe(1);
-    expect(exit.output).toMatch(/Refusing to start: 1 pending migration\(s\): 20261124000000_init/);
+    expect(exit.output).toMatch(/Refusing to start: \d+ pending migration\(s\): 20261124000000_init, /);
   });
 });

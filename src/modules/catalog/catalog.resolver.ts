@@ -1,4 +1,4 @@
-import { Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Args, Ctx, Directive, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { NotFoundError } from '../../errors/index.js';
 import type { GraphQLContext } from '../../graphql/context.js';
 import { StockLevel } from '../inventory/index.js';
@@ -24,21 +24,25 @@ import { Product, ProductPage, ProductVariant } from './catalog.types.js';
 
 @Resolver(() => Product)
 export class ProductResolver {
+  @Directive('@public')
   @Query(() => Product, { nullable: true, description: 'A product by id; null when there is none.' })
   product(@Args(() => ProductIdArgs) { id }: ProductIdArgs, @Ctx() ctx: GraphQLContext) {
     return ctx.loaders.catalog.productById.load(id);
   }
 
+  @Directive('@public')
   @Query(() => Product, { nullable: true, description: 'A product by SKU; null when there is none.' })
   productBySku(@Args(() => ProductBySkuArgs) { sku }: ProductBySkuArgs, @Ctx() ctx: GraphQLContext) {
     return getProductBySku(ctx, sku);
   }
 
+  @Directive('@public')
   @Query(() => ProductPage, { description: 'Products, filtered, sorted and paginated.' })
   products(@Args(() => ListProductsArgs) args: ListProductsArgs, @Ctx() ctx: GraphQLContext) {
     return listProducts(ctx, args);
   }
 
+  @Directive('@auth(anyOf: [CATALOG_WRITE])')
   @Mutation(() => Product, {
     description: 'Creates a product, optionally with variants. CONFLICT when a SKU is taken.',
   })
@@ -46,6 +50,7 @@ export class ProductResolver {
     return createProduct(ctx, input);
   }
 
+  @Directive('@auth(anyOf: [CATALOG_WRITE])')
   @Mutation(() => Product, { description: 'Changes a product. NOT_FOUND when it does not exist.' })
   updateProduct(@Args(() => UpdateProductArgs) { id, input }: UpdateProductArgs, @Ctx() ctx: GraphQLContext) {
     return updateProduct(ctx, id, input);
@@ -59,16 +64,19 @@ export class ProductResolver {
 
 @Resolver(() => ProductVariant)
 export class ProductVariantResolver {
+  @Directive('@public')
   @Query(() => ProductVariant, { nullable: true, description: 'A variant by id; null when there is none.' })
   variant(@Args(() => VariantIdArgs) { id }: VariantIdArgs, @Ctx() ctx: GraphQLContext) {
     return ctx.loaders.catalog.variantById.load(id);
   }
 
+  @Directive('@auth(anyOf: [CATALOG_WRITE])')
   @Mutation(() => ProductVariant, { description: 'Adds a variant to a product. CONFLICT when its SKU is taken.' })
   addProductVariant(@Args(() => AddVariantArgs) { productId, input }: AddVariantArgs, @Ctx() ctx: GraphQLContext) {
     return addVariant(ctx, productId, input);
   }
 
+  @Directive('@auth(anyOf: [CATALOG_WRITE])')
   @Mutation(() => ProductVariant, { description: 'Changes a variant; orders already placed keep their prices.' })
   updateProductVariant(@Args(() => UpdateVariantArgs) { id, input }: UpdateVariantArgs, @Ctx() ctx: GraphQLContext) {
     return updateVariant(ctx, id, input);

@@ -1,4 +1,4 @@
-import { Args, Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
+import { Args, Ctx, Directive, FieldResolver, Query, Resolver, Root } from 'type-graphql';
 import type { GraphQLContext } from '../../graphql/context.js';
 import { ListUsersArgs, RoleIdArgs, UserIdArgs } from './identity.inputs.js';
 import { getRole, listPermissions, listRoles, listUsers } from './identity.service.js';
@@ -6,11 +6,13 @@ import { Permission, Role, User, UserPage } from './identity.types.js';
 
 @Resolver(() => User)
 export class UserResolver {
+  @Directive('@auth(anyOf: [USER_READ])')
   @Query(() => User, { nullable: true, description: 'A user by id; null when there is none.' })
   user(@Args(() => UserIdArgs) { id }: UserIdArgs, @Ctx() ctx: GraphQLContext) {
     return ctx.loaders.identity.userById.load(id);
   }
 
+  @Directive('@auth(anyOf: [USER_READ])')
   @Query(() => UserPage, { description: 'Users, filtered, sorted and paginated.' })
   users(@Args(() => ListUsersArgs) args: ListUsersArgs, @Ctx() ctx: GraphQLContext) {
     return listUsers(ctx, args);
@@ -24,11 +26,13 @@ export class UserResolver {
 
 @Resolver(() => Role)
 export class RoleResolver {
+  @Directive('@auth(anyOf: [USER_READ])')
   @Query(() => Role, { nullable: true, description: 'A role by id; null when there is none.' })
   role(@Args(() => RoleIdArgs) { id }: RoleIdArgs, @Ctx() ctx: GraphQLContext) {
     return getRole(ctx, id);
   }
 
+  @Directive('@auth(anyOf: [USER_READ])')
   @Query(() => [Role], { description: 'All roles, by name.' })
   roles(@Ctx() ctx: GraphQLContext) {
     return listRoles(ctx);
@@ -42,6 +46,7 @@ export class RoleResolver {
 
 @Resolver(() => Permission)
 export class PermissionResolver {
+  @Directive('@auth(anyOf: [USER_READ])')
   @Query(() => [Permission], { description: 'All permissions, by key.' })
   permissions(@Ctx() ctx: GraphQLContext) {
     return listPermissions(ctx);

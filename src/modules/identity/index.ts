@@ -1,3 +1,10 @@
 export { createIdentityLoaders, type IdentityLoaders } from './identity.loaders.js';
 export { PermissionResolver, RoleResolver, UserResolver } from './identity.resolver.js';
 export { Permission, Role, User } from './identity.types.js';
+export { isPermissionKey, PERMISSION_KEYS, PERMISSIONS, SYSTEM_ROLES, type PermissionKey } from './permissions.js';
+export { AuthResolver } from './auth.resolver.js';
+export type { AuditRecorder, IdentityDeps } from './auth.service.js';
+export { createIdentity, type Identity, type IdentityOptions } from './identity.factory.js';
+export { checkPasswordStrength, createPasswordHasher } from './passwords.js';
+export { INVALIDATION_CHANNEL, type PermissionCache } from './permission-cache.js';
+export { TokenRejectedError, type TokenService } from './tokens.js';

@@ -1,4 +1,4 @@
-import { Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Args, Ctx, Directive, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { NotFoundError } from '../../errors/index.js';
 import type { GraphQLContext } from '../../graphql/context.js';
 import { ProductVariant } from '../catalog/index.js';
@@ -20,16 +20,19 @@ import { StockAdjustment, StockAdjustmentPage, StockLevel, StockLevelPage, Wareh
 
 @Resolver(() => Warehouse)
 export class WarehouseResolver {
+  @Directive('@public')
   @Query(() => [Warehouse], { description: 'All warehouses, by code.' })
   warehouses(@Ctx() ctx: GraphQLContext) {
     return listWarehouses(ctx);
   }
 
+  @Directive('@public')
   @Query(() => Warehouse, { nullable: true, description: 'A warehouse by id; null when there is none.' })
   warehouse(@Args(() => WarehouseIdArgs) { id }: WarehouseIdArgs, @Ctx() ctx: GraphQLContext) {
     return ctx.loaders.inventory.warehouseById.load(id);
   }
 
+  @Directive('@auth(anyOf: [INVENTORY_WRITE])')
   @Mutation(() => Warehouse, { description: 'Creates a warehouse. CONFLICT when the code is taken.' })
   createWarehouse(@Args(() => CreateWarehouseArgs) { input }: CreateWarehouseArgs, @Ctx() ctx: GraphQLContext) {
     return createWarehouse(ctx, input);
@@ -50,6 +53,7 @@ async function loadWarehouse(ctx: GraphQLContext, id: string) {
 
 @Resolver(() => StockLevel)
 export class StockLevelResolver {
+  @Directive('@auth(anyOf: [INVENTORY_READ])')
   @Query(() => StockLevelPage, {
     description: 'Stock levels, filtered (e.g. below a reorder point), sorted and paginated.',
   })
@@ -57,6 +61,7 @@ export class StockLevelResolver {
     return listStockLevels(ctx, args);
   }
 
+  @Directive('@auth(anyOf: [INVENTORY_WRITE])')
   @Mutation(() => StockLevel, {
     description: 'Changes stock by a signed amount with a reason. INSUFFICIENT_STOCK when it would go below zero.',
   })
@@ -77,6 +82,7 @@ export class StockLevelResolver {
 
 @Resolver(() => StockAdjustment)
 export class StockAdjustmentResolver {
+  @Directive('@auth(anyOf: [INVENTORY_READ])')
   @Query(() => StockAdjustmentPage, { description: 'The stock ledger: every recorded change, filtered and paginated.' })
   stockAdjustments(@Args(() => ListStockAdjustmentsArgs) args: ListStockAdjustmentsArgs, @Ctx() ctx: GraphQLContext) {
     return listStockAdjustments(ctx, args);

@@ -90,7 +90,14 @@ export interface StockChangeOptions {
  */
 export async function applyStockChanges(tx: PrismaTx, changes: StockChange[], options: StockChangeOptions) {
   if (changes.length === 0) return [];
-  const sorted = [...changes].sort((a, b) =>
+  // One row per variant and warehouse: duplicates are summed, so the check and the update agree.
+  const merged = new Map<string, StockChange>();
+  for (const change of changes) {
+    const key = `${change.variantId}/${change.warehouseId}`;
+    const seen = merged.get(key);
+    merged.set(key, seen ? { ...seen, delta: seen.delta + change.delta } : { ...change });
+  }
+  const sorted = [...merged.values()].sort((a, b) =>
     a.variantId === b.variantId ? a.warehouseId.localeCompare(b.warehouseId) : a.variantId.localeCompare(b.variantId),
   );
   // Rows that do not exist yet start at zero (receiving stock into a new warehouse).

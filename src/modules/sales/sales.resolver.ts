@@ -1,7 +1,8 @@
-import { Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Args, Ctx, Directive, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { TransitionEntity } from '../../generated/prisma/enums.js';
 import { NotFoundError } from '../../errors/index.js';
 import type { GraphQLContext } from '../../graphql/context.js';
+import { canAccessCustomer } from '../../platform/service-context.js';
 import { ProductVariant } from '../catalog/index.js';
 import { Customer } from '../customers/index.js';
 import { Warehouse } from '../inventory/index.js';
@@ -54,36 +55,44 @@ async function required<T>(value: Promise<T | null>, resource: string, id: strin
 
 @Resolver(() => Cart)
 export class CartResolver {
+  @Directive('@auth(anyOf: [ORDER_READ, SELF_SERVICE])')
   @Query(() => Cart, { nullable: true, description: 'A cart by id; null when there is none.' })
-  cart(@Args(() => IdArgs) { id }: IdArgs, @Ctx() ctx: GraphQLContext) {
-    return ctx.loaders.sales.cartById.load(id);
+  async cart(@Args(() => IdArgs) { id }: IdArgs, @Ctx() ctx: GraphQLContext) {
+    const cart = await ctx.loaders.sales.cartById.load(id);
+    return cart && canAccessCustomer(ctx.actor, cart.customerId, 'ORDER_READ') ? cart : null;
   }
 
+  @Directive('@auth(anyOf: [ORDER_READ, SELF_SERVICE])')
   @Query(() => CartPage, { description: 'Carts, filtered by customer or status, paginated.' })
   carts(@Args(() => ListCartsArgs) args: ListCartsArgs, @Ctx() ctx: GraphQLContext) {
     return listCarts(ctx, args);
   }
 
+  @Directive('@auth(anyOf: [ORDER_WRITE, SELF_SERVICE])')
   @Mutation(() => Cart, { description: 'Creates an empty PENDING cart for a customer.' })
   createCart(@Args(() => CreateCartArgs) { input }: CreateCartArgs, @Ctx() ctx: GraphQLContext) {
     return createCart(ctx, input.customerId);
   }
 
+  @Directive('@auth(anyOf: [ORDER_WRITE, SELF_SERVICE])')
   @Mutation(() => Cart, { description: 'Adds units of a variant to a PENDING cart.' })
   addCartItem(@Args(() => CartItemArgs) { input }: CartItemArgs, @Ctx() ctx: GraphQLContext) {
     return addCartItem(ctx, input);
   }
 
+  @Directive('@auth(anyOf: [ORDER_WRITE, SELF_SERVICE])')
   @Mutation(() => Cart, { description: 'Sets the quantity of a variant already in a PENDING cart.' })
   updateCartItem(@Args(() => CartItemArgs) { input }: CartItemArgs, @Ctx() ctx: GraphQLContext) {
     return updateCartItem(ctx, input);
   }
 
+  @Directive('@auth(anyOf: [ORDER_WRITE, SELF_SERVICE])')
   @Mutation(() => Cart, { description: 'Removes a variant from a PENDING cart.' })
   removeCartItem(@Args(() => RemoveCartItemArgs) { input }: RemoveCartItemArgs, @Ctx() ctx: GraphQLContext) {
     return removeCartItem(ctx, input);
   }
 
+  @Directive('@auth(anyOf: [ORDER_WRITE, SELF_SERVICE])')
   @Mutation(() => Order, {
     description:
       'Checkout: converts a PENDING cart into an order in one transaction, taking the stock from the warehouse. INSUFFICIENT_STOCK names the variant and what is available.',
@@ -92,6 +101,7 @@ export class CartResolver {
     return submitCart(ctx, input);
   }
 
+  @Directive('@auth(anyOf: [ORDER_WRITE, SELF_SERVICE])')
   @Mutation(() => Cart, { description: 'Abandons a cart that will not be submitted.' })
   abandonCart(@Args(() => AbandonCartArgs) { input }: AbandonCartArgs, @Ctx() ctx: GraphQLContext) {
     return abandonCart(ctx, input.cartId);
@@ -123,16 +133,20 @@ export class CartItemResolver {
 
 @Resolver(() => Order)
 export class OrderResolver {
+  @Directive('@auth(anyOf: [ORDER_READ, SELF_SERVICE])')
   @Query(() => Order, { nullable: true, description: 'An order by id; null when there is none.' })
-  order(@Args(() => IdArgs) { id }: IdArgs, @Ctx() ctx: GraphQLContext) {
-    return ctx.loaders.sales.orderById.load(id);
+  async order(@Args(() => IdArgs) { id }: IdArgs, @Ctx() ctx: GraphQLContext) {
+    const order = await ctx.loaders.sales.orderById.load(id);
+    return order && canAccessCustomer(ctx.actor, order.customerId, 'ORDER_READ') ? order : null;
   }
 
+  @Directive('@auth(anyOf: [ORDER_READ, SELF_SERVICE])')
   @Query(() => OrderPage, { description: 'Orders, filtered by status, customer and dates, sorted and paginated.' })
   orders(@Args(() => ListOrdersArgs) args: ListOrdersArgs, @Ctx() ctx: GraphQLContext) {
     return listOrders(ctx, args);
   }
 
+  @Directive('@auth(anyOf: [ORDER_WRITE])')
   @Mutation(() => Order, {
     description:
       'Moves an order along its workflow; cancelling restores its stock. INVALID_STATE_TRANSITION otherwise.',
@@ -184,16 +198,19 @@ export class OrderItemResolver {
 
 @Resolver(() => Payment)
 export class PaymentResolver {
+  @Directive('@auth(anyOf: [ORDER_READ])')
   @Query(() => PaymentPage, { description: 'Payments, filtered by order or status, paginated.' })
   payments(@Args(() => ListPaymentsArgs) args: ListPaymentsArgs, @Ctx() ctx: GraphQLContext) {
     return listPayments(ctx, args);
   }
 
+  @Directive('@auth(anyOf: [PAYMENT_WRITE])')
   @Mutation(() => Payment, { description: 'Records a PENDING payment; at most what is still unpaid.' })
   createPayment(@Args(() => CreatePaymentArgs) { input }: CreatePaymentArgs, @Ctx() ctx: GraphQLContext) {
     return createPayment(ctx, input);
   }
 
+  @Directive('@auth(anyOf: [PAYMENT_WRITE])')
   @Mutation(() => Payment, {
     description:
       'Completes, fails or refunds a payment (refund only after completion). INVALID_STATE_TRANSITION otherwise.',

@@ -15,7 +15,12 @@ import {
 } from '../../errors/index.js';
 import { skipTake, SortDirection, toPage, toPrismaOrderBy } from '../../graphql/pagination.js';
 import type { PrismaTx } from '../../platform/db/index.js';
-import type { ServiceContext } from '../../platform/service-context.js';
+import {
+  canAccessCustomer,
+  isSelfServiceOnly,
+  type Actor,
+  type ServiceContext,
+} from '../../platform/service-context.js';
 import { applyStockChanges } from '../inventory/index.js';
 import {
   MAX_ITEM_QUANTITY,
@@ -102,6 +107,10 @@ export async function listOrders(ctx: Ctx, args: ListOrdersArgs) {
   const where: PrismaTypes.OrderWhereInput = {
     ...(f?.status ? { status: f.status } : {}),
     ...(f?.customerId ? { customerId: f.customerId } : {}),
+    // A self-service caller lists its own orders only, whatever the filter says.
+    ...(isSelfServiceOnly(ctx.actor, 'ORDER_READ')
+      ? { customerId: ctx.actor.customerId ?? '00000000-0000-0000-0000-000000000000' }
+      : {}),
     ...dateRange(f?.createdFrom, f?.createdTo),
   };
   const orderBy = toPrismaOrderBy(args.orderBy, ORDER_ORDER_COLUMNS, {
@@ -120,6 +129,9 @@ export async function listCarts(ctx: Ctx, args: ListCartsArgs) {
   const where: PrismaTypes.CartWhereInput = {
     ...(f?.status ? { status: f.status } : {}),
     ...(f?.customerId ? { customerId: f.customerId } : {}),
+    ...(isSelfServiceOnly(ctx.actor, 'ORDER_READ')
+      ? { customerId: ctx.actor.customerId ?? '00000000-0000-0000-0000-000000000000' }
+      : {}),
   };
   const orderBy = toPrismaOrderBy(args.orderBy, CART_ORDER_COLUMNS, {
     field: CartOrderField.CREATED_AT,
@@ -151,11 +163,12 @@ export async function listPayments(ctx: Ctx, args: ListPaymentsArgs) {
 
 // ------------------------------------------------------------ carts
 
-async function lockCart(tx: PrismaTx, cartId: string) {
+/** Locks a cart the caller may work on; someone else's cart is NOT_FOUND, like a missing one. */
+async function lockCart(tx: PrismaTx, cartId: string, actor: Actor) {
   const rows = await tx.$queryRaw<{ id: string; status: CartStatus; customer_id: string }[]>`
     SELECT id, status::text AS status, customer_id FROM carts WHERE id = ${cartId}::uuid FOR UPDATE`;
   const cart = rows[0];
-  if (!cart) throw new NotFoundError('Cart', cartId);
+  if (!cart || !canAccessCustomer(actor, cart.customer_id, 'ORDER_WRITE')) throw new NotFoundError('Cart', cartId);
   return cart;
 }
 
@@ -172,7 +185,8 @@ export async function createCart(ctx: Ctx, customerId: string) {
   return ctx.runInTransaction(
     async (tx) => {
       const customer = await tx.customer.findUnique({ where: { id: customerId }, select: { id: true } });
-      if (!customer) throw new NotFoundError('Customer', customerId);
+      if (!customer || !canAccessCustomer(ctx.actor, customerId, 'ORDER_WRITE'))
+        throw new NotFoundError('Customer', customerId);
       const cart = await tx.cart.create({ data: { customerId } });
       await recordTransition(tx, TransitionEntity.CART, cart.id, null, CartStatus.PENDING, ctx.actor.userId);
       return cart;
@@ -194,7 +208,7 @@ export async function updateCartItem(ctx: Ctx, input: CartItemInput) {
 async function setCartItem(ctx: Ctx, input: CartItemInput, mode: 'add' | 'set') {
   return ctx.runInTransaction(
     async (tx) => {
-      const cart = await lockCart(tx, input.cartId);
+      const cart = await lockCart(tx, input.cartId, ctx.actor);
       assertCartEditable(cart);
       const variant = await tx.productVariant.findUnique({
         where: { id: input.variantId },
@@ -224,7 +238,7 @@ async function setCartItem(ctx: Ctx, input: CartItemInput, mode: 'add' | 'set') 
 export async function removeCartItem(ctx: Ctx, input: RemoveCartItemInput) {
   return ctx.runInTransaction(
     async (tx) => {
-      const cart = await lockCart(tx, input.cartId);
+      const cart = await lockCart(tx, input.cartId, ctx.actor);
       assertCartEditable(cart);
       const { count } = await tx.cartItem.deleteMany({ where: { cartId: input.cartId, variantId: input.variantId } });
       if (count === 0) throw new NotFoundError('CartItem', input.variantId);
@@ -237,7 +251,7 @@ export async function removeCartItem(ctx: Ctx, input: RemoveCartItemInput) {
 export async function abandonCart(ctx: Ctx, cartId: string) {
   return ctx.runInTransaction(
     async (tx) => {
-      const cart = await lockCart(tx, cartId);
+      const cart = await lockCart(tx, cartId, ctx.actor);
       assertTransition('Cart', CART_TRANSITIONS, cart.status, CartStatus.ABANDONED);
       await recordTransition(tx, TransitionEntity.CART, cartId, cart.status, CartStatus.ABANDONED, ctx.actor.userId);
       return tx.cart.update({ where: { id: cartId }, data: { status: CartStatus.ABANDONED } });
@@ -256,7 +270,7 @@ export async function abandonCart(ctx: Ctx, cartId: string) {
 export async function submitCart(ctx: Ctx, input: SubmitCartInput) {
   return ctx.runInTransaction(
     async (tx) => {
-      const cart = await lockCart(tx, input.cartId);
+      const cart = await lockCart(tx, input.cartId, ctx.actor);
       assertTransition('Cart', CART_TRANSITIONS, cart.status, CartStatus.SUBMITTED);
       const warehouse = await tx.warehouse.findUnique({ where: { id: input.warehouseId }, select: { id: true } });
       if (!warehouse) throw new NotFoundError('Warehouse', input.warehouseId);

@@ -144,7 +144,11 @@ export const classifyDatabaseError: ErrorClassifier = (error): AppError | undefi
   }
   if (f.prismaCode === 'P2002' || f.sqlState === '23505' || f.kind === 'UniqueConstraintViolation') {
     const field = constraintColumns(f.constraint, f.modelName) ?? 'value';
-    return new ConflictError(field, `A ${model.toLowerCase()} with this ${field} already exists.`, error);
+    return new ConflictError(
+      field,
+      `A ${snakeCase(model).replace(/_/g, ' ')} with this ${field} already exists.`,
+      error,
+    );
   }
   if (f.prismaCode === 'P2003' || f.sqlState === '23503' || f.kind === 'ForeignKeyConstraintViolation') {
     const relation = (constraintColumns(f.constraint, f.modelName) ?? 'relation').replace(/Id$/, '');
@@ -156,7 +160,7 @@ export const classifyDatabaseError: ErrorClassifier = (error): AppError | undefi
         ],
       },
       stillReferenced
-        ? `The ${model.toLowerCase()} is still referenced by other records.`
+        ? `The ${snakeCase(model).replace(/_/g, ' ')} is still referenced by other records.`
         : `The ${relation} does not exist.`,
       error,
     );

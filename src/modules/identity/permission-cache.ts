@@ -1,0 +1,196 @@
+import { LRUCache } from 'lru-cache';
+import type { Logger } from '../../observability/logger.js';
+import type { Prisma } from '../../platform/db/index.js';
+import type { RedisClient } from '../../platform/redis/redis.js';
+
+/** Pub/sub channel on which every instance hears permission changes (REQ 7.3, PROP 12). */
+export const INVALIDATION_CHANNEL = 'identity:invalidate';
+/** How many lookups make one hit-rate sample for the REQ 7.5 warning. */
+const HIT_RATE_SAMPLE = 200;
+const HIT_RATE_WARNING = 0.7;
+
+export interface UserAccess {
+  /** Role names, for `me` and audits. */
+  roles: string[];
+  /** Effective permission keys across all roles. */
+  permissions: string[];
+  /** Customer-facing accounts only. */
+  customerId: string | null;
+  isActive: boolean;
+}
+
+export interface PermissionCacheOptions {
+  prisma: Prisma;
+  /** Absent (development without REDIS_URL) or down: the cache reads the database. */
+  redis?: RedisClient;
+  /** A second connection in subscriber mode for invalidations. */
+  subscriber?: RedisClient;
+  logger: Logger;
+  /** REQ 7.1. @default 300 */
+  permissionTtlSeconds?: number;
+  /** REQ 7.2. @default 600 */
+  roleTtlSeconds?: number;
+  /** In-process first level, in front of Redis. @default 5000 */
+  localTtlMs?: number;
+  /** Pub/sub channel name (channels are not key-prefixed). @default INVALIDATION_CHANNEL */
+  channel?: string;
+}
+
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  localHits: number;
+  redisHits: number;
+  databaseLoads: number;
+  redisErrors: number;
+}
+
+/**
+ * A user's roles and effective permissions, cached at two levels (REQ 7, PROP 11, PROP 12):
+ * a small in-process LRU for seconds in front of Redis (permissions 5 min, roles 10 min).
+ * A role or permission change deletes the Redis entries and is published so every instance
+ * drops its local copy at once. Redis errors fall back to the database and never fail the
+ * request (REQ 7.4); the hit rate is sampled and a drop below 70% is logged (REQ 7.5).
+ */
+export function createPermissionCache(options: PermissionCacheOptions) {
+  const { prisma, redis, logger } = options;
+  const permissionTtl = options.permissionTtlSeconds ?? 300;
+  const roleTtl = options.roleTtlSeconds ?? 600;
+  const invalidationChannel = options.channel ?? INVALIDATION_CHANNEL;
+  const local = new LRUCache<string, UserAccess>({ max: 10_000, ttl: options.localTtlMs ?? 5_000 });
+  const stats: CacheStats = { hits: 0, misses: 0, localHits: 0, redisHits: 0, databaseLoads: 0, redisErrors: 0 };
+  let sample = { hits: 0, total: 0 };
+
+  function count(hit: boolean): void {
+    if (hit) stats.hits += 1;
+    else stats.misses += 1;
+    sample = { hits: sample.hits + (hit ? 1 : 0), total: sample.total + 1 };
+    if (sample.total >= HIT_RATE_SAMPLE) {
+      const rate = sample.hits / sample.total;
+      if (rate < HIT_RATE_WARNING) {
+        logger.warn('permission cache hit rate below 70%', {
+          hitRate: Math.round(rate * 1000) / 1000,
+          lookups: sample.total,
+        });
+      }
+      sample = { hits: 0, total: 0 };
+    }
+  }
+
+  function redisFailed(error: unknown): void {
+    stats.redisErrors += 1;
+    logger.debug('permission cache: redis unavailable, using the database', { error: (error as Error).message });
+  }
+
+  async function loadFromDatabase(userId: string): Promise<UserAccess | null> {
+    stats.databaseLoads += 1;
+    // One statement: the user with its roles and their permissions (REQ 6.3: no N+1).
+    const user = await prisma.user.findUnique({
+      where: { id: userId },
+      select: {
+        isActive: true,
+        customerId: true,
+        roles: {
+          select: {
+            role: { select: { name: true, permissions: { select: { permission: { select: { key: true } } } } } },
+          },
+        },
+      },
+    });
+    if (!user) return null;
+    const roles = user.roles.map((r) => r.role.name).sort();
+    const permissions = [...new Set(user.roles.flatMap((r) => r.role.permissions.map((p) => p.permission.key)))].sort();
+    return { roles, permissions, customerId: user.customerId, isActive: user.isActive };
+  }
+
+  async function readRedis(userId: string): Promise<UserAccess | null> {
+    if (!redis) return null;
+    try {
+      const [permissions, roles] = await redis.mget(`perm:${userId}`, `roles:${userId}`);
+      if (!permissions || !roles) return null;
+      const access = JSON.parse(permissions) as Omit<UserAccess, 'roles'>;
+      return { ...access, roles: JSON.parse(roles) as string[] };
+    } catch (error) {
+      redisFailed(error);
+      return null;
+    }
+  }
+
+  async function writeRedis(userId: string, access: UserAccess): Promise<void> {
+    if (!redis) return;
+    const { roles, ...rest } = access;
+    try {
+      await redis
+        .multi()
+        .set(`perm:${userId}`, JSON.stringify(rest), 'EX', permissionTtl)
+        .set(`roles:${userId}`, JSON.stringify(roles), 'EX', roleTtl)
+        .exec();
+    } catch (error) {
+      redisFailed(error);
+    }
+  }
+
+  if (options.subscriber) {
+    const subscriber = options.subscriber;
+    subscriber.on('message', (channel: string, message: string) => {
+      if (channel !== invalidationChannel) return;
+      try {
+        const { userIds } = JSON.parse(message) as { userIds: string[] };
+        for (const id of userIds) local.delete(id);
+      } catch {
+        logger.warn('ignored malformed invalidation message');
+      }
+    });
+    subscriber.subscribe(invalidationChannel).catch((error: unknown) => redisFailed(error));
+  }
+
+  return {
+    stats,
+
+    /** The user's access, or null when the user does not exist. */
+    async get(userId: string): Promise<UserAccess | null> {
+      const cached = local.get(userId);
+      if (cached) {
+        stats.localHits += 1;
+        count(true);
+        return cached;
+      }
+      const shared = await readRedis(userId);
+      if (shared) {
+        stats.redisHits += 1;
+        count(true);
+        local.set(userId, shared);
+        return shared;
+      }
+      count(false);
+      const loaded = await loadFromDatabase(userId);
+      if (loaded) {
+        local.set(userId, loaded);
+        await writeRedis(userId, loaded);
+      }
+      return loaded;
+    },
+
+    /** Drops the users' entries here, in Redis, and (over pub/sub) on every other instance. */
+    async invalidateUsers(userIds: readonly string[]): Promise<void> {
+      if (userIds.length === 0) return;
+      for (const id of userIds) local.delete(id);
+      if (!redis) return;
+      try {
+        await redis.del(...userIds.flatMap((id) => [`perm:${id}`, `roles:${id}`]));
+        await redis.publish(invalidationChannel, JSON.stringify({ userIds }));
+      } catch (error) {
+        // Redis is down: other instances' local entries expire within localTtlMs anyway.
+        redisFailed(error);
+      }
+    },
+
+    /** A role's permissions changed: every holder is invalidated. */
+    async invalidateRole(roleId: string): Promise<void> {
+      const holders = await prisma.userRole.findMany({ where: { roleId }, select: { userId: true } });
+      await this.invalidateUsers(holders.map((h) => h.userId));
+    },
+  };
+}
+
+export type PermissionCache = ReturnType<typeof createPermissionCache>;

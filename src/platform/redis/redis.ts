@@ -1,0 +1,61 @@
+import { Redis } from 'ioredis';
+import type { Logger } from '../../observability/logger.js';
+
+export type RedisClient = Redis;
+
+export interface RedisOptions {
+  url: string;
+  logger: Logger;
+  /** Shown in CLIENT LIST. @default 'erp-gateway' */
+  name?: string;
+  /** Prepended to every key (not to pub/sub channels). @default '' */
+  keyPrefix?: string;
+  /** Longest wait for one command; Redis holds only what can be lost, so a slow Redis is a miss. @default 500 */
+  commandTimeoutMs?: number;
+}
+
+/**
+ * A Redis connection that fails fast instead of queueing (DESIGN.md section 1: a Redis outage
+ * degrades, it never fails requests the database alone can serve): no offline queue, one
+ * retry per command, a short command timeout, and reconnection in the background.
+ */
+export function createRedis(options: RedisOptions): Redis {
+  const logger = options.logger.child({ component: 'redis', connection: options.name ?? 'main' });
+  const redis = new Redis(options.url, {
+    connectionName: options.name ?? 'erp-gateway',
+    keyPrefix: options.keyPrefix ?? '',
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 1_000,
+    commandTimeout: options.commandTimeoutMs ?? 500,
+    retryStrategy: (times) => Math.min(times * 200, 2_000),
+    lazyConnect: false,
+  });
+  let down = false;
+  redis.on('error', (error: Error) => {
+    if (!down)
+      logger.warn('redis unavailable: degrading to database and in-memory fallbacks', { error: error.message });
+    down = true;
+  });
+  redis.on('ready', () => {
+    if (down) logger.info('redis available again');
+    down = false;
+  });
+  return redis;
+}
+
+/** Waits until the connection is ready (startup), or gives up after `timeoutMs` without failing. */
+export async function waitForRedis(redis: Redis, timeoutMs = 2_000): Promise<boolean> {
+  if (redis.status === 'ready') return true;
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      resolve(false);
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    redis.once('ready', onReady);
+  });
+}
