@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import { join } from 'node:path';
 import { createApp, type App } from './app.js';
 import { ConfigError, loadConfig, type AppConfig } from './config/index.js';
+import { createPasswordHasher, DEMO_PASSWORD, seedDemoUsers } from './modules/identity/index.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createDatabase, ensureMigrated, loadMigrations, MigrationError, type Database } from './platform/db/index.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './platform/db/embedded.js';
@@ -30,7 +31,7 @@ interface Running {
  */
 async function start(config: AppConfig, logger: Logger, rootDir: string, running: Running): Promise<void> {
   if (config.generatedSecrets.length > 0) {
-    logger.warn('no secrets configured: generated random ones for this process (tokens will not survive a restart)', {
+    logger.warn('no secrets configured: using generated development secrets kept in .data/dev-secrets.json', {
       generated: config.generatedSecrets,
     });
   }
@@ -53,6 +54,18 @@ async function start(config: AppConfig, logger: Logger, rootDir: string, running
   if (applied.length > 0) logger.info('migrations applied at startup', { migrations: applied });
   if (config.database.seedDemoData && (await isCatalogEmpty(running.database.pool))) {
     await seedDatabase(running.database.pool, DEMO_SEED, logger);
+  }
+  if (config.database.seedDemoData) {
+    const passwords = createPasswordHasher({
+      pepper: config.auth.passwordPepper,
+      memoryKib: config.auth.password.argon2MemoryKib,
+      timeCost: config.auth.password.argon2TimeCost,
+    });
+    if ((await seedDemoUsers(running.database.prisma, passwords, logger)) > 0) {
+      logger.info(
+        `demo sign-in: admin@example.com (and desk@, warehouse@, catalog@, auditor@, customer1@) / ${DEMO_PASSWORD}`,
+      );
+    }
   }
   if (config.redis.url !== undefined) {
     const options = { url: config.redis.url, keyPrefix: config.redis.keyPrefix, logger };

@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { cleanEnv } from 'envalid';
 import { generateEphemeralSecret, judgeSecret, readSecretSource } from './secrets.js';
@@ -108,6 +108,24 @@ function checkUrlSecret(
   if (!verdict.ok) problems.push(`${name} password ${verdict.reason}`);
 }
 
+/** The development-only store of generated secrets (.data/dev-secrets.json, git-ignored). */
+function readDevSecrets(rootDir: string): { values: Partial<Record<SecretVariable, string>>; save(): void } {
+  const path = join(rootDir, '.data', 'dev-secrets.json');
+  let values: Partial<Record<SecretVariable, string>> = {};
+  try {
+    values = JSON.parse(readFileSync(path, 'utf8')) as Partial<Record<SecretVariable, string>>;
+  } catch {
+    values = {};
+  }
+  return {
+    values,
+    save() {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, `${JSON.stringify(values, null, 2)}\n`, { mode: 0o600 });
+    },
+  };
+}
+
 /**
  * Builds the configuration from (lowest to highest precedence) the spec defaults,
  * `config/<NODE_ENV>.env`, `CONFIG_FILE` and the environment (REQ 15.1, 15.5), then validates
@@ -145,6 +163,15 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
   if (problems.length > 0) throw new ConfigError(problems);
 
   const isProductionLike = nodeEnv === 'staging' || nodeEnv === 'production';
+  // Development keeps its generated secrets in .data/ so tokens and demo passwords survive a
+  // restart; tests get fresh ones every time; staging/production never get here.
+  const devSecrets = nodeEnv === 'development' ? readDevSecrets(rootDir) : undefined;
+  const devSecret = (name: SecretVariable): string => {
+    if (!devSecrets) return generateEphemeralSecret();
+    devSecrets.values[name] ??= generateEphemeralSecret();
+    devSecrets.save();
+    return devSecrets.values[name];
+  };
   const secretValues: string[] = [];
   const generatedSecrets: SecretVariable[] = [];
 
@@ -155,7 +182,7 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
   else if (jwtSource.value === undefined) {
     if (isProductionLike) problems.push('JWT_SECRETS is missing (set JWT_SECRETS or JWT_SECRETS_FILE)');
     else {
-      jwtSecrets = [generateEphemeralSecret()];
+      jwtSecrets = [devSecret('JWT_SECRETS')];
       generatedSecrets.push('JWT_SECRETS');
     }
   } else {
@@ -173,7 +200,7 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
   else if (pepperSource.value === undefined) {
     if (isProductionLike) problems.push('PASSWORD_PEPPER is missing (set PASSWORD_PEPPER or PASSWORD_PEPPER_FILE)');
     else {
-      passwordPepper = generateEphemeralSecret();
+      passwordPepper = devSecret('PASSWORD_PEPPER');
       generatedSecrets.push('PASSWORD_PEPPER');
     }
   } else {

@@ -30,6 +30,8 @@ export interface GraphQLContext extends ServiceContext {
   loaders: Loaders;
   /** The identity services (tokens, passwords, login guard, permission cache, audit). */
   identity: Identity;
+  /** Sensitive records already audited in this request (one event per record). */
+  sensitiveReads: Set<string>;
 }
 
 export interface RuntimeInfo {
@@ -79,6 +81,7 @@ export function createContextFactory(options: ContextFactoryOptions) {
       loaders: createLoaders(database.prisma),
       actor,
       identity,
+      sensitiveReads: new Set(),
     };
   };
 }

@@ -1,7 +1,12 @@
 import 'reflect-metadata';
 import { specifiedDirectives, type GraphQLSchema } from 'graphql';
 import { buildSchema, type NonEmptyArray } from 'type-graphql';
-import { applyAuthDirectives, authDirective, publicDirective } from './directives/auth.directive.js';
+import {
+  applyAuthDirectives,
+  authDirective,
+  publicDirective,
+  sensitiveDirective,
+} from './directives/auth.directive.js';
 import { AuditLogResolver } from '../modules/audit/index.js';
 import { ProductResolver, ProductVariantResolver } from '../modules/catalog/index.js';
 import { CustomerResolver } from '../modules/customers/index.js';
@@ -47,7 +52,7 @@ export async function buildGraphQLSchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
     resolvers: RESOLVERS,
     // The built-in directives (@include, @skip, @deprecated…) must be listed too, or they vanish.
-    directives: [...specifiedDirectives, authDirective, publicDirective],
+    directives: [...specifiedDirectives, authDirective, publicDirective, sensitiveDirective],
     validate: { forbidUnknownValues: false, validationError: { target: false, value: false } },
   });
   // Refuses to build when a root field has no access decision; wraps @auth fields.

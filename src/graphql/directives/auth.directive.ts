@@ -37,6 +37,16 @@ export const authDirective = new GraphQLDirective({
   },
 });
 
+/**
+ * `@sensitive` on a field of personal data: every read is recorded in the audit log with the
+ * reader and the record (REQ 18.3), batched so it does not slow reads down.
+ */
+export const sensitiveDirective = new GraphQLDirective({
+  name: 'sensitive',
+  description: 'Personal data: reads are recorded in the audit log (reader and record).',
+  locations: [DirectiveLocation.FIELD_DEFINITION],
+});
+
 /** `@public`: the explicit decision that anyone may call a field (secure by default). */
 export const publicDirective = new GraphQLDirective({
   name: 'public',
@@ -71,12 +81,47 @@ export function assertEveryRootFieldDecided(schema: GraphQLSchema): void {
   }
 }
 
-/** Wraps every field carrying @auth so the check runs before its resolver and argument validation. */
+/**
+ * Records one audit event per sensitive record per request, whichever and however many of its
+ * sensitive fields were read.
+ */
+function recordSensitiveRead(context: GraphQLContext, typeName: string, source: unknown): void {
+  const id = (source as { id?: unknown } | null)?.id;
+  if (typeof id !== 'string') return;
+  const key = `${typeName}:${id}`;
+  if (context.sensitiveReads.has(key)) return;
+  context.sensitiveReads.add(key);
+  context.identity.audit.recordBatched({
+    eventType: 'data.sensitive.read',
+    action: 'read',
+    success: true,
+    userId: context.actor.userId,
+    resourceId: id,
+    ipAddress: context.clientIp,
+    userAgent: context.userAgent ?? null,
+    details: { type: typeName, requestId: context.requestId },
+  });
+}
+
+/**
+ * Wraps every field carrying @auth so the check runs before its resolver and argument
+ * validation, and every @sensitive field so its reads are audited.
+ */
 export function applyAuthDirectives(schema: GraphQLSchema): GraphQLSchema {
   assertEveryRootFieldDecided(schema);
   return mapSchema(schema, {
-    [MapperKind.OBJECT_FIELD]: (fieldConfig) => {
+    [MapperKind.OBJECT_FIELD]: (fieldConfig, _fieldName, typeName) => {
       const auth = getDirective(schema, fieldConfig, 'auth')?.[0] as { anyOf?: PermissionKey[] } | undefined;
+      if (getDirective(schema, fieldConfig, 'sensitive')?.[0]) {
+        const resolve = fieldConfig.resolve ?? defaultFieldResolver;
+        return {
+          ...fieldConfig,
+          resolve(source, args, context: GraphQLContext, info) {
+            recordSensitiveRead(context, typeName, source);
+            return resolve(source, args, context, info);
+          },
+        };
+      }
       if (!auth) return fieldConfig;
       const resolve = fieldConfig.resolve ?? defaultFieldResolver;
       const anyOf = auth.anyOf;

@@ -10,7 +10,7 @@ import { computeAuditHash, GENESIS_HASH } from './audit.hash.js';
  * commit, so rows become visible in sequence order and each one links to its predecessor.
  * The bytes spell "AUDITCHN"; Prisma Migrate's lock (72707369) is the only other one in use.
  */
-export const AUDIT_CHAIN_LOCK_KEY = '4707489410734229582';
+export const AUDIT_CHAIN_LOCK_KEY = '4707744067222718542';
 
 /** One security-relevant event (REQ 18.1-18.3). */
 export interface AuditEvent {
@@ -55,8 +55,9 @@ export interface AuditWriter {
   /**
    * Appends one event. With `tx` the row is written in the caller's transaction and commits or
    * rolls back with it (a role change and its audit row are one unit); the transaction must be
-   * READ COMMITTED. Without `tx` it is written in a short transaction of its own. Rejects when
-   * the row cannot be written.
+   * READ COMMITTED. The chain lock is then held until that transaction ends and every other
+   * audit write in the cluster waits for it, so record last, just before commit. Without `tx`
+   * the row is written in a short transaction of its own. Rejects when the row cannot be written.
    */
   record(event: AuditEvent, tx?: PrismaTx): Promise<AuditRecorded>;
   /**
@@ -92,11 +93,12 @@ interface Pending {
 
 // Postgres text cannot hold NUL, and a lone UTF-16 surrogate would reach the database as U+FFFD
 // (or be refused inside JSONB): replace both up front so what is hashed is what is stored.
+// eslint-disable-next-line no-control-regex -- NUL is one of the characters to replace
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const UUID = /^[0-9a-f]{32}$/;
-// Years Postgres and Date#toISOString write the same way.
-const MIN_TIMESTAMP = Date.UTC(1, 0, 1);
-const MAX_TIMESTAMP = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+// Years Postgres and Date#toISOString write the same way (Date.UTC would read year 1 as 1901).
+const MIN_TIMESTAMP = Date.parse('0001-01-01T00:00:00.000Z');
+const MAX_TIMESTAMP = Date.parse('9999-12-31T23:59:59.999Z');
 
 function storableText(value: string): string {
   return value.replace(UNSTORABLE, '\uFFFD');

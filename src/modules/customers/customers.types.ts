@@ -1,4 +1,4 @@
-import { Field, ObjectType, registerEnumType } from 'type-graphql';
+import { Directive, Field, ObjectType, registerEnumType } from 'type-graphql';
 import { PageType } from '../../graphql/pagination.js';
 import { DateTimeScalar, UUIDScalar } from '../../graphql/scalars.js';
 
@@ -21,15 +21,18 @@ export class Customer {
   @Field(() => UUIDScalar, { description: 'Unique id.' })
   id!: string;
 
+  @Directive('@sensitive')
   @Field(() => String, { description: 'Contact email as entered; unique regardless of letter case.' })
   email!: string;
 
   @Field(() => String, { description: 'Display name.' })
   name!: string;
 
+  @Directive('@sensitive')
   @Field(() => String, { nullable: true, description: 'Contact phone number, as entered.' })
   phone!: string | null;
 
+  @Directive('@sensitive')
   @Field(() => String, { nullable: true, description: 'Free-form postal address as entered; may span lines.' })
   address!: string | null;
 

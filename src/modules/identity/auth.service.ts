@@ -31,6 +31,8 @@ export interface AuditRecorder {
     },
     tx?: PrismaTx,
   ): Promise<unknown>;
+  /** High-volume events (sensitive reads): queued and written in batches. */
+  recordBatched(event: Parameters<AuditRecorder['record']>[0]): void;
 }
 
 /** Everything the identity workflows need, created once per app by createIdentity(). */

@@ -8,3 +8,4 @@ export { createIdentity, type Identity, type IdentityOptions } from './identity.
 export { checkPasswordStrength, createPasswordHasher } from './passwords.js';
 export { INVALIDATION_CHANNEL, type PermissionCache } from './permission-cache.js';
 export { TokenRejectedError, type TokenService } from './tokens.js';
+export { DEMO_PASSWORD, seedDemoUsers } from './demo-users.js';
