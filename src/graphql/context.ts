@@ -63,7 +63,9 @@ export function createContextFactory(options: ContextFactoryOptions) {
     } catch (error) {
       // A presented credential that does not check out fails the whole request with 401.
       if (error instanceof AppError) {
-        throw new GraphQLError(error.message, { extensions: { code: error.code, http: { status: error.httpStatus } } });
+        throw new GraphQLError(error.message, {
+          extensions: { code: error.code, correlationId: request.id, http: { status: error.httpStatus } },
+        });
       }
       throw error;
     }

@@ -72,6 +72,13 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
     message: appError.message,
     ...(formatted.locations ? { locations: formatted.locations } : {}),
     ...(formatted.path ? { path: formatted.path } : {}),
-    extensions: { ...appError.details, code: appError.code },
+    extensions: {
+      ...appError.details,
+      code: appError.code,
+      // Errors raised before the request pipeline (authentication) carry their id already.
+      ...(typeof formatted.extensions?.correlationId === 'string'
+        ? { correlationId: formatted.extensions.correlationId }
+        : {}),
+    },
   };
 }

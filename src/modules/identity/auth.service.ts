@@ -194,8 +194,11 @@ export async function completeMfaLogin(
  * was stolen (or replayed): the whole family is revoked and audited.
  */
 export async function refresh(ctx: Ctx, deps: IdentityDeps, token: string, request: RequestInfo): Promise<AuthResult> {
-  const session = await ctx.prisma.session.findUnique({ where: { tokenHash: hashRefreshToken(token) } });
-  if (!session || session.revokedAt || session.expiresAt.getTime() <= Date.now()) {
+  const session = await ctx.prisma.session.findUnique({
+    where: { tokenHash: hashRefreshToken(token) },
+    include: { user: { select: { isActive: true } } },
+  });
+  if (!session || session.revokedAt || session.expiresAt.getTime() <= Date.now() || !session.user.isActive) {
     throw new UnauthenticatedError('The refresh token is invalid or expired.');
   }
   const rotated = await ctx.runInTransaction(

@@ -6,6 +6,9 @@ import { ANONYMOUS, type Actor } from '../../platform/service-context.js';
 import type { PermissionCache } from './permission-cache.js';
 import type { AccessClaims, TokenService } from './tokens.js';
 
+/** How long a session confirmed in the database is trusted without asking it again. */
+const SESSION_LIVE_SECONDS = 60;
+
 export interface RevocationStoreOptions {
   redis?: RedisClient;
   prisma: Prisma;
@@ -34,26 +37,40 @@ export function createRevocationStore(options: RevocationStoreOptions) {
     async revokeSessions(sessionIds: readonly string[]): Promise<void> {
       if (!redis || sessionIds.length === 0) return;
       const multi = redis.multi();
-      for (const id of sessionIds) multi.set(`revoked:sid:${id}`, '1', 'EX', options.accessTtlSeconds);
+      for (const id of sessionIds) {
+        multi.set(`revoked:sid:${id}`, '1', 'EX', options.accessTtlSeconds);
+        multi.del(`session:live:${id}`);
+      }
       await multi.exec().catch((error: Error) => {
         logger.warn('could not record session revocations in redis', { error: error.message });
       });
     },
 
+    /**
+     * Revoked when Redis says so; otherwise the session row decides, and a short-lived
+     * "confirmed live" key spares the database on the next requests. A Redis that lost its
+     * data (flush, eviction, restart) therefore falls back to the database, never to "valid".
+     */
     async isRevoked(claims: AccessClaims): Promise<boolean> {
+      const sessionId = claims.sessionId;
       if (redis) {
         try {
           const keys = [`revoked:jti:${claims.tokenId}`];
-          if (claims.sessionId) keys.push(`revoked:sid:${claims.sessionId}`);
-          const values = await redis.mget(...keys);
-          return values.some((v) => v !== null);
+          if (sessionId) keys.push(`revoked:sid:${sessionId}`, `session:live:${sessionId}`);
+          const [jti, sid, live] = await redis.mget(...keys);
+          if (jti || sid) return true;
+          if (!sessionId || live) return false;
         } catch {
           // Fall through to the database.
         }
       }
-      if (!claims.sessionId) return false;
-      const session = await prisma.session.findUnique({ where: { id: claims.sessionId }, select: { revokedAt: true } });
-      return !session || session.revokedAt !== null;
+      if (!sessionId) return false;
+      const session = await prisma.session.findUnique({ where: { id: sessionId }, select: { revokedAt: true } });
+      const revoked = !session || session.revokedAt !== null;
+      if (!revoked && redis) {
+        await redis.set(`session:live:${sessionId}`, '1', 'EX', SESSION_LIVE_SECONDS).catch(() => undefined);
+      }
+      return revoked;
     },
   };
 }

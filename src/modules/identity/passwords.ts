@@ -70,7 +70,10 @@ export function checkPasswordStrength(password: string, context: { email: string
     estimator ??= new ZxcvbnFactory({
       dictionary: { ...zxcvbnCommon.dictionary, ...zxcvbnEn.dictionary },
       graphs: zxcvbnCommon.adjacencyGraphs,
-      maxLength: 128,
+      // Bounded work per check: full l33t analysis of a long password takes seconds and runs on
+      // the event loop, so an attacker could stall the instance with long passwords.
+      maxLength: 64,
+      l33tMaxSubstitutions: 10,
     });
     const result = estimator.check(password, [context.email, local]);
     // score 3: "safely unguessable: moderate protection from offline slow-hash scenario".

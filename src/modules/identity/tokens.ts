@@ -127,7 +127,7 @@ export function createTokenService(options: TokenServiceOptions) {
       return await verifyLocal(token, type);
     } catch (error) {
       const reason = rejectionOf(error);
-      options.logger.warn('token rejected', { reason, tokenType: type });
+      options.logger.warn('token rejected', { reason, kind: type });
       throw error instanceof TokenRejectedError ? error : new TokenRejectedError(reason);
     }
   }
@@ -146,7 +146,7 @@ export function createTokenService(options: TokenServiceOptions) {
       try {
         header = decodeProtectedHeader(token);
       } catch {
-        options.logger.warn('token rejected', { reason: 'malformed', tokenType: 'access' });
+        options.logger.warn('token rejected', { reason: 'malformed', kind: 'access' });
         throw new TokenRejectedError('malformed');
       }
       if (remote && options.jwks && header.alg !== 'HS256') {
@@ -157,7 +157,9 @@ export function createTokenService(options: TokenServiceOptions) {
             algorithms: ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'PS256'],
             requiredClaims: ['exp', 'sub'],
           });
-          if (typeof payload.email !== 'string') throw new TokenRejectedError('malformed');
+          // The email is the link to a local account: an unverified one must not be trusted.
+          if (typeof payload.email !== 'string' || payload.email_verified === false)
+            throw new TokenRejectedError('malformed');
           return {
             userId: payload.email,
             sessionId: null,
