@@ -286,12 +286,14 @@ export async function changePassword(
   }
   assertStrongPassword(deps, newPassword, user.email, 'input.newPassword');
   const passwordHash = await deps.passwords.hash(newPassword);
-  const others = await ctx.prisma.session.findMany({
-    where: { userId, revokedAt: null, ...(ctx.actor.sessionId ? { id: { not: ctx.actor.sessionId } } : {}) },
-    select: { id: true },
-  });
-  await ctx.runInTransaction(async (tx) => {
+  const others = await ctx.runInTransaction(async (tx) => {
+    // Sessions are listed after the new hash is written, inside the transaction, so the window
+    // in which a login with the old password could escape the revocation is as small as it gets.
     await tx.user.update({ where: { id: userId }, data: { passwordHash } });
+    const others = await tx.session.findMany({
+      where: { userId, revokedAt: null, ...(ctx.actor.sessionId ? { id: { not: ctx.actor.sessionId } } : {}) },
+      select: { id: true },
+    });
     await tx.session.updateMany({
       where: { id: { in: others.map((s) => s.id) } },
       data: { revokedAt: new Date(), revokeReason: 'password-changed' },
@@ -308,6 +310,7 @@ export async function changePassword(
       },
       tx,
     );
+    return others;
   });
   await deps.revocations.revokeSessions(others.map((s) => s.id));
   return true;
