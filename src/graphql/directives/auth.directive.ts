@@ -112,23 +112,15 @@ export function applyAuthDirectives(schema: GraphQLSchema): GraphQLSchema {
   return mapSchema(schema, {
     [MapperKind.OBJECT_FIELD]: (fieldConfig, _fieldName, typeName) => {
       const auth = getDirective(schema, fieldConfig, 'auth')?.[0] as { anyOf?: PermissionKey[] } | undefined;
-      if (getDirective(schema, fieldConfig, 'sensitive')?.[0]) {
-        const resolve = fieldConfig.resolve ?? defaultFieldResolver;
-        return {
-          ...fieldConfig,
-          resolve(source, args, context: GraphQLContext, info) {
-            recordSensitiveRead(context, typeName, source);
-            return resolve(source, args, context, info);
-          },
-        };
-      }
-      if (!auth) return fieldConfig;
+      const sensitive = Boolean(getDirective(schema, fieldConfig, 'sensitive')?.[0]);
+      if (!auth && !sensitive) return fieldConfig;
       const resolve = fieldConfig.resolve ?? defaultFieldResolver;
-      const anyOf = auth.anyOf;
+      const anyOf = auth?.anyOf;
       return {
         ...fieldConfig,
         resolve(source, args, context: GraphQLContext, info) {
-          assertAuthorized(context.actor, anyOf);
+          if (auth) assertAuthorized(context.actor, anyOf);
+          if (sensitive) recordSensitiveRead(context, typeName, source);
           return resolve(source, args, context, info);
         },
       };

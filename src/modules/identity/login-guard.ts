@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { AccountLockedError, RateLimitedError } from '../../errors/index.js';
 import type { Logger } from '../../observability/logger.js';
 import type { RedisClient } from '../../platform/redis/redis.js';
@@ -15,26 +16,34 @@ export interface LoginGuardOptions {
 }
 
 /**
- * One round trip per check (atomic across instances): count the attempt in the IP's window
- * and read the account's lock. KEYS: ip counter, account lock. ARGV: window seconds.
- * Returns [attempts in window, window ttl, lock ttl].
+ * One round trip per attempt, atomic across instances: count the attempt in the IP's window,
+ * read the account's lock, and count the attempt as a failure up front (a success deletes the
+ * count). Counting before the password is checked closes the race in which a burst of
+ * concurrent guesses would all be checked before any failure was recorded.
+ * KEYS: ip counter, account lock, failure counter.
+ * ARGV: window seconds, IP max attempts, lockout threshold, lock seconds.
+ * Returns [attempts in window, window ttl, lock ttl (or lock seconds when this attempt is over the threshold)].
  */
 const ATTEMPT_SCRIPT = `
 local attempts = redis.call('INCR', KEYS[1])
 if attempts == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return { attempts, redis.call('TTL', KEYS[1]), redis.call('TTL', KEYS[2]) }`;
+local windowTtl = redis.call('TTL', KEYS[1])
+local lockTtl = redis.call('TTL', KEYS[2])
+if attempts > tonumber(ARGV[2]) or lockTtl > 0 then return { attempts, windowTtl, lockTtl } end
+local pending = redis.call('INCR', KEYS[3])
+redis.call('EXPIRE', KEYS[3], ARGV[4])
+if pending > tonumber(ARGV[3]) then return { attempts, windowTtl, tonumber(ARGV[4]) } end
+return { attempts, windowTtl, lockTtl }`;
 
 /**
- * A failed login: count it; at the threshold, lock the account and reset the count.
- * KEYS: failure counter, account lock. ARGV: threshold, lock seconds.
- * Returns [failures, locked (0/1)].
+ * A failed login (already counted by ATTEMPT_SCRIPT): at the threshold, lock the account once
+ * (NX: one lock, one email, however many requests fail together).
+ * KEYS: failure counter, account lock. ARGV: threshold, lock seconds. Returns [failures, locked now (0/1)].
  */
 const FAILURE_SCRIPT = `
-local failures = redis.call('INCR', KEYS[1])
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-if failures >= tonumber(ARGV[1]) then
-  redis.call('SET', KEYS[2], '1', 'EX', ARGV[2])
-  redis.call('DEL', KEYS[1])
+local failures = tonumber(redis.call('GET', KEYS[1]) or '0')
+if failures >= tonumber(ARGV[1]) and redis.call('SET', KEYS[2], '1', 'EX', ARGV[2], 'NX') then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
   return { failures, 1 }
 end
 return { failures, 0 }`;
@@ -43,6 +52,9 @@ interface MemoryEntry {
   value: number;
   expiresAt: number;
 }
+
+/** Bounded: while Redis is down, attacker-chosen IPs and emails must not grow memory without end. */
+const MEMORY_ENTRIES = 100_000;
 
 /**
  * Login abuse protection (REQ 5, PROP 9, PROP 10): at most `ipMaxAttempts` per client IP per
@@ -53,7 +65,7 @@ interface MemoryEntry {
 export function createLoginGuard(options: LoginGuardOptions) {
   const { redis, logger } = options;
   const now = options.now ?? Date.now;
-  const memory = new Map<string, MemoryEntry>();
+  const memory = new LRUCache<string, MemoryEntry>({ max: MEMORY_ENTRIES });
   let degradedLogged = false;
 
   function memoryGet(key: string): MemoryEntry | undefined {
@@ -102,10 +114,14 @@ export function createLoginGuard(options: LoginGuardOptions) {
         if (!redis) throw new Error('no redis configured');
         [attempts, windowTtl, lockTtl] = (await redis.eval(
           ATTEMPT_SCRIPT,
-          2,
+          3,
           k.ip,
           k.lock,
+          k.failures,
           options.ipWindowSeconds,
+          options.ipMaxAttempts,
+          options.lockoutThreshold,
+          options.lockoutSeconds,
         )) as [number, number, number];
         degradedLogged = false;
       } catch (error) {
@@ -115,6 +131,11 @@ export function createLoginGuard(options: LoginGuardOptions) {
         windowTtl = Math.ceil((entry.expiresAt - now()) / 1000);
         const lock = memoryGet(k.lock);
         lockTtl = lock ? Math.ceil((lock.expiresAt - now()) / 1000) : -2;
+        // Same as the script: the attempt counts as a failure until it succeeds.
+        if (attempts <= options.ipMaxAttempts && lockTtl <= 0) {
+          const pending = memoryIncr(k.failures, options.lockoutSeconds, true);
+          if (pending.value > options.lockoutThreshold) lockTtl = options.lockoutSeconds;
+        }
       }
       if (attempts > options.ipMaxAttempts) {
         logger.warn('login rate limit exceeded', { ip, attemptedEmail: email, attempts });
@@ -146,12 +167,9 @@ export function createLoginGuard(options: LoginGuardOptions) {
         locked = flag === 1;
       } catch (error) {
         if (redis) degraded(error);
-        const entry = memoryIncr(k.failures, options.lockoutSeconds, true);
-        locked = entry.value >= options.lockoutThreshold;
-        if (locked) {
-          memory.set(k.lock, { value: 1, expiresAt: now() + options.lockoutSeconds * 1000 });
-          memory.delete(k.failures);
-        }
+        const failures = memoryGet(k.failures)?.value ?? 0;
+        locked = failures >= options.lockoutThreshold && !memoryGet(k.lock);
+        if (locked) memory.set(k.lock, { value: 1, expiresAt: now() + options.lockoutSeconds * 1000 });
       }
       logger.warn('login failed', { ip, attemptedEmail: email, locked });
       return locked ? new Date(now() + options.lockoutSeconds * 1000) : null;
