@@ -36,6 +36,29 @@ const database = createDatabase({ ...config.database, url, poolSize: 10, logger 
 const app = await createApp(config, { logger, database, runtime: { version: 'bench', startedAt: new Date() } });
 const base = await app.server.listen({ host: '127.0.0.1', port: 0 });
 
+// Staff operations need a signed-in caller: a bench administrator with a real session.
+const adminRole = await database.prisma.role.findUniqueOrThrow({ where: { name: 'ADMIN' } });
+const benchUser = await database.prisma.user.upsert({
+  where: { email: 'bench-admin@example.com' },
+  create: {
+    email: 'bench-admin@example.com',
+    displayName: 'Bench admin',
+    passwordHash: await app.identity.passwords.hash(randomBytes(24).toString('base64url')),
+    roles: { create: { roleId: adminRole.id } },
+  },
+  update: {},
+});
+const session = await database.prisma.session.create({
+  data: {
+    userId: benchUser.id,
+    familyId: crypto.randomUUID(),
+    tokenHash: randomBytes(32).toString('hex'),
+    expiresAt: new Date(Date.now() + 3_600_000),
+  },
+});
+const { token } = await app.identity.tokens.signAccess(benchUser.id, session.id);
+const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+
 // Realistic variables from the data itself.
 const busiest = await database.prisma.$queryRaw<{ customer_id: string }[]>`
   SELECT customer_id FROM orders GROUP BY customer_id ORDER BY count(*) DESC LIMIT 1`;
@@ -76,7 +99,7 @@ for (const [name, document, variables] of cases) {
     const started = performance.now();
     const response = await fetch(`${base}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers,
       body,
     });
     const text = await response.text();
