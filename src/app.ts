@@ -12,6 +12,7 @@ import { createErrorReportingPlugin } from './graphql/plugins/error-reporting.pl
 import { buildGraphQLSchema } from './graphql/schema.js';
 import { registerHealthRoutes } from './http/health.routes.js';
 import { registerRequestId, REQUEST_ID_HEADER } from './http/request-id.js';
+import { registerSecurity } from './http/security.js';
 import { createDrainPlugin } from './http/shutdown-drain.js';
 import { createAuditWriter, type AuditWriter } from './modules/audit/index.js';
 import { createIdentity, type Identity } from './modules/identity/index.js';
@@ -50,6 +51,8 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     genReqId: () => randomUUID(),
   });
   registerRequestId(server, logger);
+  // Hardening before any route: headers, CORS, overload guard.
+  await registerSecurity(server, config, logger);
   registerHealthRoutes(server, { database });
 
   const runInTransaction = createTransactionRunner({ prisma: database.prisma, logger });

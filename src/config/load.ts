@@ -9,7 +9,14 @@ export interface AppConfig {
   env: Environment;
   /** staging and production: no embedded defaults, no generated secrets, strict checks. */
   isProductionLike: boolean;
-  http: { host: string; port: number; bodyLimitBytes: number; trustedProxies: string[] };
+  http: {
+    host: string;
+    port: number;
+    bodyLimitBytes: number;
+    trustedProxies: string[];
+    corsOrigins: string[];
+    overload: { maxEventLoopDelayMs: number; maxHeapBytes: number };
+  };
   log: { level: string; format: 'json' | 'pretty' };
   database: {
     /** undefined: run the embedded Postgres (never in staging/production). */
@@ -243,6 +250,20 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
   if (values.OUTBOX_POLL_MS <= 0) problems.push('OUTBOX_POLL_MS must be a positive number of milliseconds');
 
   if (isProductionLike && values.GRAPHQL_SANDBOX) problems.push('GRAPHQL_SANDBOX must be false in staging/production');
+  for (const origin of values.CORS_ORIGINS.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    let valid = false;
+    try {
+      valid = new URL(origin).origin === origin;
+    } catch {
+      valid = false;
+    }
+    if (!valid)
+      problems.push(
+        'CORS_ORIGINS entries must be exact origins such as https://shop.example.com (no *, paths or trailing /)',
+      );
+  }
   if (values.JWKS_URL && (!values.JWKS_ISSUER || !values.JWKS_AUDIENCE)) {
     problems.push('JWKS_ISSUER and JWKS_AUDIENCE are required with JWKS_URL');
   }
@@ -261,6 +282,13 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
       trustedProxies: values.TRUSTED_PROXIES.split(',')
         .map((s) => s.trim())
         .filter(Boolean),
+      corsOrigins: values.CORS_ORIGINS.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+      overload: {
+        maxEventLoopDelayMs: values.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS,
+        maxHeapBytes: values.OVERLOAD_MAX_HEAP_BYTES,
+      },
     },
     log: { level: values.LOG_LEVEL, format: values.LOG_FORMAT as 'json' | 'pretty' },
     database: {

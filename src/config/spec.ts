@@ -28,6 +28,18 @@ export const configSpec = {
     default: '',
     desc: 'Comma-separated proxy addresses/CIDRs whose X-Forwarded-For is believed; empty trusts none.',
   }),
+  CORS_ORIGINS: str({
+    default: '',
+    desc: 'Comma-separated browser origins allowed to call the API (exact match, e.g. https://shop.example.com); empty allows none.',
+  }),
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: num({
+    default: 1_000,
+    desc: 'Event-loop delay above which requests get 503 with Retry-After instead of piling up (0 disables).',
+  }),
+  OVERLOAD_MAX_HEAP_BYTES: num({
+    default: 0,
+    desc: 'Heap use above which requests get 503 with Retry-After (0 disables; set below --max-old-space-size).',
+  }),
   LOG_LEVEL: str({
     choices: ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'],
     default: 'info',

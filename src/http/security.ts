@@ -1,0 +1,90 @@
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import underPressure from '@fastify/under-pressure';
+import type { FastifyInstance } from 'fastify';
+import type { AppConfig } from '../config/index.js';
+import type { Logger } from '../observability/logger.js';
+
+/** Apollo Sandbox (development only) loads from Apollo's CDN and talks to this server. */
+const SANDBOX_SOURCES = [
+  'https://embeddable-sandbox.cdn.apollographql.com',
+  'https://apollo-server-landing-page.cdn.apollographql.com',
+];
+
+/** Seconds a client is asked to wait when the instance is overloaded. */
+const OVERLOAD_RETRY_AFTER_SECONDS = 10;
+
+/**
+ * HTTP hardening (003 SEC-003, SEC-004; 004 section 1), registered before any route:
+ * security headers, CORS with an explicit allowlist, and an overload guard that answers 503
+ * with Retry-After before the process falls over. CSRF is Apollo Server's csrfPrevention
+ * (on by default): a request must be non-simple (JSON body or a preflight header).
+ */
+export async function registerSecurity(server: FastifyInstance, config: AppConfig, logger: Logger): Promise<void> {
+  const sandbox = config.graphql.sandbox;
+  await server.register(helmet, {
+    contentSecurityPolicy: {
+      // The API serves JSON; only the development Sandbox page needs anything loaded.
+      directives: sandbox
+        ? {
+            defaultSrc: ["'self'"],
+            scriptSrc: ["'self'", "'unsafe-inline'", ...SANDBOX_SOURCES],
+            styleSrc: ["'self'", "'unsafe-inline'", ...SANDBOX_SOURCES, 'https://fonts.googleapis.com'],
+            imgSrc: ["'self'", 'data:', ...SANDBOX_SOURCES],
+            fontSrc: ["'self'", 'https://fonts.gstatic.com'],
+            frameSrc: ["'self'", ...SANDBOX_SOURCES],
+            connectSrc: ["'self'", ...SANDBOX_SOURCES],
+            manifestSrc: ["'self'", ...SANDBOX_SOURCES],
+            frameAncestors: ["'none'"],
+          }
+        : { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] },
+    },
+    // HSTS with preload only where TLS is guaranteed; a developer's http://localhost must not be pinned.
+    strictTransportSecurity: config.isProductionLike
+      ? { maxAge: 63_072_000, includeSubDomains: true, preload: true }
+      : false,
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+    crossOriginEmbedderPolicy: !sandbox,
+  });
+
+  const allowed = new Set(config.http.corsOrigins);
+  await server.register(cors, {
+    origin: (origin, callback) => callback(null, origin !== undefined && allowed.has(origin)),
+    methods: ['GET', 'POST', 'OPTIONS'],
+    allowedHeaders: [
+      'content-type',
+      'authorization',
+      'apollo-require-preflight',
+      'x-apollo-operation-name',
+      'x-request-id',
+    ],
+    exposedHeaders: ['x-request-id', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'],
+    credentials: false,
+    maxAge: 600,
+  });
+
+  const { maxEventLoopDelayMs, maxHeapBytes } = config.http.overload;
+  if (maxEventLoopDelayMs > 0 || maxHeapBytes > 0) {
+    await server.register(underPressure, {
+      maxEventLoopDelay: maxEventLoopDelayMs > 0 ? maxEventLoopDelayMs : undefined,
+      maxHeapUsedBytes: maxHeapBytes > 0 ? maxHeapBytes : undefined,
+      retryAfter: OVERLOAD_RETRY_AFTER_SECONDS,
+      sampleInterval: 250,
+      // Liveness must keep answering while the instance sheds load, or it would be restarted.
+      exposeStatusRoute: false,
+      pressureHandler: (request, reply, type, value) => {
+        if (request.url.startsWith('/health/live')) return; // handled as usual
+        logger.warn('overloaded: shedding a request with 503', { type, value });
+        void reply
+          .code(503)
+          .header('retry-after', String(OVERLOAD_RETRY_AFTER_SECONDS))
+          .send({
+            errors: [
+              { message: 'The service is overloaded. Retry later.', extensions: { code: 'SERVICE_UNAVAILABLE' } },
+            ],
+          });
+      },
+    });
+  }
+}
