@@ -253,7 +253,7 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
   for (const origin of values.CORS_ORIGINS.split(',')
     .map((s) => s.trim())
     .filter(Boolean)) {
-    let valid = false;
+    let valid: boolean;
     try {
       valid = new URL(origin).origin === origin;
     } catch {
