@@ -7,6 +7,7 @@ import {
   ValidationError,
 } from '../../errors/index.js';
 import type { PrismaTx } from '../../platform/db/index.js';
+import type { AuditWriter } from '../audit/index.js';
 import { enqueueEmail } from '../../platform/mail/index.js';
 import type { ServiceContext } from '../../platform/service-context.js';
 import type { LoginGuard } from './login-guard.js';
@@ -16,24 +17,8 @@ import { isPermissionKey } from './permissions.js';
 import type { RevocationStore } from './authenticator.js';
 import { hashRefreshToken, newRefreshToken, type TokenService } from './tokens.js';
 
-/** What the identity services write to the audit log (REQ 18); the audit module's writer fits. */
-export interface AuditRecorder {
-  record(
-    event: {
-      eventType: string;
-      action: string;
-      success: boolean;
-      userId?: string | null;
-      resourceId?: string | null;
-      ipAddress?: string | null;
-      userAgent?: string | null;
-      details?: Record<string, unknown> | null;
-    },
-    tx?: PrismaTx,
-  ): Promise<unknown>;
-  /** High-volume events (sensitive reads): queued and written in batches. */
-  recordBatched(event: Parameters<AuditRecorder['record']>[0]): void;
-}
+/** What the identity services need of the audit log (REQ 18): the audit module's writer. */
+export type AuditRecorder = Pick<AuditWriter, 'record' | 'recordBatched'>;
 
 /** Everything the identity workflows need, created once per app by createIdentity(). */
 export interface IdentityDeps {
