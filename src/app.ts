@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { AppConfig } from './config/index.js';
 import { createContextFactory, type GraphQLContext, type RuntimeInfo } from './graphql/context.js';
 import { formatGraphQLError } from './graphql/errors.js';
+import { createOperationLimitsPlugin } from './graphql/operation-limits.js';
 import { createErrorReportingPlugin } from './graphql/plugins/error-reporting.plugin.js';
 import { buildGraphQLSchema } from './graphql/schema.js';
 import { registerHealthRoutes } from './http/health.routes.js';
@@ -73,6 +74,8 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     // Drain first so shutdown waits for every in-flight operation before anything closes.
     createDrainPlugin(server, { timeoutMs: config.shutdownTimeoutMs, logger }),
     createErrorReportingPlugin(),
+    // Limits before execution: nothing of an oversized operation runs.
+    createOperationLimitsPlugin(config.graphql.limits),
     config.graphql.sandbox
       ? ApolloServerPluginLandingPageLocalDefault({
           embed: { initialState: { pollForSchemaUpdates: false } },
@@ -91,6 +94,8 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     // Persisted operations are the gateway's own plugin (safelist/APQ over Redis), not Apollo's
     // per-instance in-memory APQ cache.
     persistedQueries: false,
+    // The parser stops counting at this many tokens: huge documents cost no more than that.
+    parseOptions: { maxTokens: config.graphql.limits.tokens },
     // main.ts owns the signals and the shutdown order (docs/lifecycle.md).
     stopOnTerminationSignals: false,
   });

@@ -47,7 +47,19 @@ export interface AppConfig {
     login: { ipMaxAttempts: number; ipWindowSeconds: number; lockoutThreshold: number; lockoutSeconds: number };
     cache: { permissionTtlSeconds: number; roleTtlSeconds: number; localTtlMs: number };
   };
-  graphql: { introspection: boolean; sandbox: boolean };
+  graphql: {
+    introspection: boolean;
+    sandbox: boolean;
+    limits: {
+      depth: number;
+      aliases: number;
+      rootFields: number;
+      directives: number;
+      tokens: number;
+      documentBytes: number;
+      cost: number;
+    };
+  };
   shutdownTimeoutMs: number;
   mail: {
     /** undefined: emails are logged instead of sent (REQ 5.5 notifications still go through the outbox). */
@@ -333,7 +345,19 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
         localTtlMs: values.PERMISSION_LOCAL_TTL_MS,
       },
     },
-    graphql: { introspection: values.GRAPHQL_INTROSPECTION, sandbox: values.GRAPHQL_SANDBOX },
+    graphql: {
+      introspection: values.GRAPHQL_INTROSPECTION,
+      sandbox: values.GRAPHQL_SANDBOX,
+      limits: {
+        depth: values.GRAPHQL_MAX_DEPTH,
+        aliases: values.GRAPHQL_MAX_ALIASES,
+        rootFields: values.GRAPHQL_MAX_ROOT_FIELDS,
+        directives: values.GRAPHQL_MAX_DIRECTIVES,
+        tokens: values.GRAPHQL_MAX_TOKENS,
+        documentBytes: values.GRAPHQL_MAX_DOCUMENT_BYTES,
+        cost: values.GRAPHQL_MAX_COST,
+      },
+    },
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
     mail: { smtpUrl: smtpSource.value, from: values.MAIL_FROM, outboxPollMs: values.OUTBOX_POLL_MS },
     generatedSecrets,

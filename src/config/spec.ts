@@ -105,6 +105,16 @@ export const configSpec = {
 
   GRAPHQL_INTROSPECTION: bool({ default: false, desc: 'Allow schema introspection (off in production).' }),
   GRAPHQL_SANDBOX: bool({ default: false, desc: 'Serve the Apollo Sandbox landing page at / (development only).' }),
+  GRAPHQL_MAX_DEPTH: num({ default: 10, desc: 'Deepest field nesting an operation may have (fragments expanded).' }),
+  GRAPHQL_MAX_ALIASES: num({ default: 30, desc: 'Most aliased fields in one operation.' }),
+  GRAPHQL_MAX_ROOT_FIELDS: num({ default: 10, desc: 'Most top-level fields in one operation.' }),
+  GRAPHQL_MAX_DIRECTIVES: num({ default: 30, desc: 'Most directive uses in one operation.' }),
+  GRAPHQL_MAX_TOKENS: num({ default: 3_000, desc: 'Most lexical tokens in a document (parsing stops beyond).' }),
+  GRAPHQL_MAX_DOCUMENT_BYTES: num({ default: 30_000, desc: 'Largest GraphQL document, in bytes.' }),
+  GRAPHQL_MAX_COST: num({
+    default: 50_000,
+    desc: 'Largest static cost estimate: each field counts once per item its parents may return (list sizes from limit, else 10).',
+  }),
   SHUTDOWN_TIMEOUT_MS: num({ default: 30_000, desc: 'Longest drain of in-flight requests on SIGTERM (REQ 9.2).' }),
 
   MAIL_FROM: str({ default: 'ERP Gateway <no-reply@erp.local>', desc: 'From address of notification emails.' }),

@@ -16,6 +16,7 @@ export const ErrorCode = {
   GRAPHQL_PARSE_FAILED: 'GRAPHQL_PARSE_FAILED',
   GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
   BAD_REQUEST: 'BAD_REQUEST',
+  OPERATION_LIMIT_EXCEEDED: 'OPERATION_LIMIT_EXCEEDED',
   REQUEST_CANCELLED: 'REQUEST_CANCELLED',
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   INTERNAL_ERROR: 'INTERNAL_ERROR',
@@ -124,6 +125,13 @@ export const ERROR_CATALOG: Readonly<Record<ErrorCode, CatalogEntry>> = {
     retryable: false,
     logLevel: 'info',
     description: 'The HTTP request itself is malformed (body, variables, content type).',
+  },
+  OPERATION_LIMIT_EXCEEDED: {
+    httpStatus: 400,
+    message: 'The operation is too large or too expensive.',
+    retryable: false,
+    logLevel: 'warn',
+    description: 'The operation exceeds a limit; `extensions.limit`, `max` and `measured` say which and by how much.',
   },
   REQUEST_CANCELLED: {
     httpStatus: 499,

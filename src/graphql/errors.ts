@@ -51,10 +51,22 @@ export function resolveAppError(error: unknown): AppError {
     if (frameworkCode === ErrorCode.VALIDATION_ERROR) {
       return new ValidationError(coercionFields(original.message), original.message);
     }
+    const tokens = /contains more tha[nt] (\d+) tokens/.exec(original.message);
+    if (frameworkCode === ErrorCode.GRAPHQL_PARSE_FAILED && tokens) {
+      const max = Number(tokens[1]);
+      // The parser stops at the limit, so "measured" is a lower bound.
+      return new AppError(ErrorCode.OPERATION_LIMIT_EXCEEDED, {
+        message: `The operation exceeds the tokens limit: more than ${max}.`,
+        details: { limit: 'tokens', max, measured: max + 1 },
+      });
+    }
     if (frameworkCode) return new AppError(frameworkCode, { message: original.message });
     // Raised with one of our codes outside a resolver (e.g. authentication in the context).
     const ownCode = original.extensions.code;
-    if (isErrorCode(ownCode) && !original.originalError) return new AppError(ownCode, { message: original.message });
+    if (isErrorCode(ownCode) && !original.originalError) {
+      const { code: _code, http: _http, correlationId: _id, ...details } = original.extensions;
+      return new AppError(ownCode, { message: original.message, details });
+    }
     if (original.originalError) return toAppError(original.originalError, [classifyDatabaseError]);
     return new InternalError(original);
   }

@@ -44,7 +44,8 @@ describe('configuration (REQ 15)', () => {
         PASSWORD_PEPPER: strongSecret(),
       },
     });
-    expect(config.graphql).toEqual({ introspection: false, sandbox: false });
+    expect(config.graphql).toMatchObject({ introspection: false, sandbox: false });
+    expect(config.graphql.limits).toMatchObject({ depth: 10, aliases: 30, cost: 50_000 });
     expect(config.database.migrateOnStart).toBe(false);
     expect(config.database.seedDemoData).toBe(false);
     expect(config.log.format).toBe('json');

@@ -1,0 +1,202 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import {
+  getNamedType,
+  GraphQLError,
+  isListType,
+  isNonNullType,
+  isObjectType,
+  Kind,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLNamedType,
+  type GraphQLOutputType,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  type ValueNode,
+} from 'graphql';
+import { ErrorCode } from '../errors/index.js';
+
+export interface OperationLimits {
+  depth: number;
+  aliases: number;
+  rootFields: number;
+  directives: number;
+  documentBytes: number;
+  cost: number;
+}
+
+export type LimitName = keyof OperationLimits;
+
+/** Items a list field is assumed to return when no `limit` argument says otherwise. */
+const DEFAULT_LIST_SIZE = 10;
+
+export interface OperationMeasure {
+  depth: number;
+  aliases: number;
+  rootFields: number;
+  directives: number;
+  cost: number;
+}
+
+function isList(type: GraphQLOutputType): boolean {
+  return isListType(isNonNullType(type) ? type.ofType : type);
+}
+
+function intValue(node: ValueNode | undefined, variables: Record<string, unknown>): number | undefined {
+  if (!node) return undefined;
+  if (node.kind === Kind.INT) return Number(node.value);
+  if (node.kind === Kind.VARIABLE) {
+    const value = variables[node.name.value];
+    return typeof value === 'number' ? value : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Measures an operation with every fragment expanded where it is used, so that spreading,
+ * inlining or renaming (even `__schema`-like names) cannot hide depth, aliases or cost, and
+ * introspection fields count like any other. Cycles are cut (NoFragmentCyclesRule reports them).
+ */
+export function measureOperation(
+  operation: OperationDefinitionNode,
+  fragments: ReadonlyMap<string, FragmentDefinitionNode>,
+  rootType: GraphQLNamedType | undefined | null,
+  schemaType: (name: string) => GraphQLNamedType | undefined,
+  variables: Record<string, unknown> = {},
+  stopAtDepth = Number.POSITIVE_INFINITY,
+): OperationMeasure {
+  const measure: OperationMeasure = {
+    depth: 0,
+    aliases: 0,
+    rootFields: 0,
+    directives: operation.directives?.length ?? 0,
+    cost: 0,
+  };
+
+  function walk(
+    selectionSet: SelectionSetNode,
+    parent: GraphQLNamedType | undefined | null,
+    depth: number,
+    multiplier: number,
+    inFragments: ReadonlySet<string>,
+    nesting: number,
+    carry: number | undefined,
+  ): void {
+    // Deeply nested inline fragments add no field depth, but are work all the same: past a
+    // bound they count as too deep.
+    if (nesting > stopAtDepth * 3) {
+      measure.depth = Math.max(measure.depth, stopAtDepth + 1);
+      return;
+    }
+    if (depth > stopAtDepth) {
+      measure.depth = Math.max(measure.depth, depth);
+      return;
+    }
+    for (const selection of selectionSet.selections) {
+      measure.directives += selection.directives?.length ?? 0;
+      if (selection.kind === Kind.FIELD) {
+        visitField(selection, parent, depth, multiplier, inFragments, nesting, carry);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        const type = selection.typeCondition ? schemaType(selection.typeCondition.name.value) : parent;
+        walk(selection.selectionSet, type, depth, multiplier, inFragments, nesting + 1, carry);
+      } else {
+        const name = selection.name.value;
+        const fragment = fragments.get(name);
+        if (!fragment || inFragments.has(name)) continue;
+        measure.directives += fragment.directives?.length ?? 0;
+        walk(
+          fragment.selectionSet,
+          schemaType(fragment.typeCondition.name.value),
+          depth,
+          multiplier,
+          new Set([...inFragments, name]),
+          nesting + 1,
+          carry,
+        );
+      }
+    }
+  }
+
+  function visitField(
+    field: FieldNode,
+    parent: GraphQLNamedType | undefined | null,
+    depth: number,
+    multiplier: number,
+    inFragments: ReadonlySet<string>,
+    nesting: number,
+    carry: number | undefined,
+  ): void {
+    if (depth === 0) measure.rootFields += 1;
+    if (field.alias) measure.aliases += 1;
+    const fieldDepth = depth + 1;
+    measure.depth = Math.max(measure.depth, fieldDepth);
+    measure.cost += multiplier;
+    if (!field.selectionSet) return;
+    const definition = parent && isObjectType(parent) ? parent.getFields()[field.name.value] : undefined;
+    const limitArg = intValue(field.arguments?.find((a) => a.name.value === 'limit')?.value, variables);
+    const list = definition ? isList(definition.type) : false;
+    const childType = definition ? getNamedType(definition.type) : undefined;
+    if (!list && limitArg !== undefined) {
+      // A page object (`products(limit: 50) { items … }`): its list child holds `limit` items.
+      walk(field.selectionSet, childType, fieldDepth, multiplier, inFragments, nesting, limitArg);
+      return;
+    }
+    const size = list ? (limitArg ?? carry ?? DEFAULT_LIST_SIZE) : 1;
+    walk(field.selectionSet, childType, fieldDepth, multiplier * Math.max(1, size), inFragments, nesting, undefined);
+  }
+
+  walk(operation.selectionSet, rootType, 0, 1, new Set(), 0, undefined);
+  return measure;
+}
+
+export function limitError(limit: LimitName | 'tokens', max: number, measured: number): GraphQLError {
+  return new GraphQLError(`The operation exceeds the ${limit} limit: ${measured} > ${max}.`, {
+    extensions: { code: ErrorCode.OPERATION_LIMIT_EXCEEDED, limit, max, measured },
+  });
+}
+
+/**
+ * Enforces the operation limits per request, once the operation is known and before it runs
+ * (depth, aliases, root fields, directives, document size, static cost). Per request rather
+ * than as a validation rule: Apollo caches validation per document, and the cost depends on the
+ * variables (`limit: $n`). Token counts are bounded earlier, by the parser (`parseOptions.maxTokens`).
+ */
+export function createOperationLimitsPlugin(limits: OperationLimits): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ request, document, operation, schema }) {
+          const bytes = Buffer.byteLength(request.query ?? document.loc?.source.body ?? '', 'utf8');
+          if (bytes > limits.documentBytes) throw withStatus(limitError('documentBytes', limits.documentBytes, bytes));
+          if (!operation) return;
+          const fragments = new Map(
+            document.definitions
+              .filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION)
+              .map((d) => [d.name.value, d]),
+          );
+          const root =
+            operation.operation === 'mutation'
+              ? schema.getMutationType()
+              : operation.operation === 'subscription'
+                ? schema.getSubscriptionType()
+                : schema.getQueryType();
+          const measured = measureOperation(
+            operation,
+            fragments,
+            root,
+            (name) => schema.getType(name) ?? undefined,
+            request.variables ?? {},
+            limits.depth,
+          );
+          for (const limit of ['depth', 'aliases', 'rootFields', 'directives', 'cost'] as const) {
+            if (measured[limit] > limits[limit]) throw withStatus(limitError(limit, limits[limit], measured[limit]));
+          }
+        },
+      };
+    },
+  };
+}
+
+function withStatus(error: GraphQLError): GraphQLError {
+  return new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status: 400 } } });
+}
