@@ -13,7 +13,7 @@ describe('GraphQL over HTTP conformance (graphql-http auditServer)', () => {
     const results = await auditServer({
       url: `${t.url}/graphql`,
       // The audit's own requests carry no preflight header; CSRF prevention would refuse its GETs.
-      fetchFn: (input: RequestInfo | URL, init?: RequestInit) =>
+      fetchFn: (input: string | URL | Request, init?: RequestInit) =>
         fetch(input, {
           ...init,
           headers: { ...(init?.headers as Record<string, string>), 'apollo-require-preflight': 'true' },
