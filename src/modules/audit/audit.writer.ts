@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Prisma as PrismaSql } from '../../generated/prisma/client.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Prisma, PrismaTx } from '../../platform/db/index.js';
-import { computeAuditHash, GENESIS_HASH } from './audit.hash.js';
+import { computeAuditHash, GENESIS_HASH, type AuditChainFields } from './audit.hash.js';
 
 /**
  * The advisory lock that serializes appends to the chain across every instance: whoever holds
@@ -72,18 +72,7 @@ export interface AuditWriter {
 }
 
 /** An event cleaned to exactly what the database stores, so its hash verifies when read back. */
-interface AuditRowDraft {
-  id: string;
-  timestamp: Date;
-  eventType: string;
-  userId: string | null;
-  resourceId: string | null;
-  action: string;
-  ipAddress: string | null;
-  userAgent: string | null;
-  success: boolean;
-  details: unknown;
-}
+type AuditRowDraft = Omit<AuditChainFields, 'sequence' | 'prevHash'>;
 
 interface Pending {
   row: AuditRowDraft;
