@@ -10,6 +10,8 @@ import { createContextFactory, type GraphQLContext, type RuntimeInfo } from './g
 import { formatGraphQLError } from './graphql/errors.js';
 import { createOperationLimitsPlugin } from './graphql/operation-limits.js';
 import { createErrorReportingPlugin } from './graphql/plugins/error-reporting.plugin.js';
+import { createRateLimitPlugin } from './graphql/plugins/rate-limit.plugin.js';
+import { createWindowCounter } from './platform/redis/window-counter.js';
 import { buildGraphQLSchema } from './graphql/schema.js';
 import { registerHealthRoutes } from './http/health.routes.js';
 import { registerRequestId, REQUEST_ID_HEADER } from './http/request-id.js';
@@ -76,6 +78,12 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     createErrorReportingPlugin(),
     // Limits before execution: nothing of an oversized operation runs.
     createOperationLimitsPlugin(config.graphql.limits),
+    // After the limits: the budget spends the cost they measured.
+    createRateLimitPlugin({
+      counter: createWindowCounter({ redis: deps.redis?.client, logger }),
+      logger,
+      limits: config.graphql.rateLimits,
+    }),
     config.graphql.sandbox
       ? ApolloServerPluginLandingPageLocalDefault({
           embed: { initialState: { pollForSchemaUpdates: false } },

@@ -59,6 +59,7 @@ export interface AppConfig {
       documentBytes: number;
       cost: number;
     };
+    rateLimits: { ipPerMinute: number; userPerHour: number; costPerHour: number; allowlist: string[] };
   };
   shutdownTimeoutMs: number;
   mail: {
@@ -356,6 +357,14 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
         tokens: values.GRAPHQL_MAX_TOKENS,
         documentBytes: values.GRAPHQL_MAX_DOCUMENT_BYTES,
         cost: values.GRAPHQL_MAX_COST,
+      },
+      rateLimits: {
+        ipPerMinute: values.RATE_LIMIT_IP_PER_MINUTE,
+        userPerHour: values.RATE_LIMIT_USER_PER_HOUR,
+        costPerHour: values.COST_BUDGET_PER_HOUR,
+        allowlist: values.RATE_LIMIT_ALLOWLIST.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
       },
     },
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,

@@ -115,6 +115,16 @@ export const configSpec = {
     default: 50_000,
     desc: 'Largest static cost estimate: each field counts once per item its parents may return (list sizes from limit, else 10).',
   }),
+  RATE_LIMIT_IP_PER_MINUTE: num({ default: 100, desc: 'GraphQL requests per client IP per minute (003 SEC-002).' }),
+  RATE_LIMIT_USER_PER_HOUR: num({ default: 1_000, desc: 'GraphQL requests per signed-in user per hour.' }),
+  COST_BUDGET_PER_HOUR: num({
+    default: 500_000,
+    desc: 'Static cost a caller (user, else IP) may spend per hour; reported in extensions.cost and RateLimit-* headers.',
+  }),
+  RATE_LIMIT_ALLOWLIST: str({
+    default: '',
+    desc: 'Comma-separated client IPs or user ids of internal services exempt from rate limits and budgets.',
+  }),
   SHUTDOWN_TIMEOUT_MS: num({ default: 30_000, desc: 'Longest drain of in-flight requests on SIGTERM (REQ 9.2).' }),
 
   MAIL_FROM: str({ default: 'ERP Gateway <no-reply@erp.local>', desc: 'From address of notification emails.' }),

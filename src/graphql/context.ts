@@ -32,6 +32,8 @@ export interface GraphQLContext extends ServiceContext {
   identity: Identity;
   /** Sensitive records already audited in this request (one event per record). */
   sensitiveReads: Set<string>;
+  /** Static cost of the operation, set by the operation-limits plugin for the budget. */
+  operationCost?: number;
 }
 
 export interface RuntimeInfo {

@@ -15,6 +15,7 @@ import {
   type ValueNode,
 } from 'graphql';
 import { ErrorCode } from '../errors/index.js';
+import type { GraphQLContext } from './context.js';
 
 export interface OperationLimits {
   depth: number;
@@ -161,11 +162,11 @@ export function limitError(limit: LimitName | 'tokens', max: number, measured: n
  * than as a validation rule: Apollo caches validation per document, and the cost depends on the
  * variables (`limit: $n`). Token counts are bounded earlier, by the parser (`parseOptions.maxTokens`).
  */
-export function createOperationLimitsPlugin(limits: OperationLimits): ApolloServerPlugin {
+export function createOperationLimitsPlugin(limits: OperationLimits): ApolloServerPlugin<GraphQLContext> {
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ request, document, operation, schema }) {
+        async didResolveOperation({ request, document, operation, schema, contextValue }) {
           const bytes = Buffer.byteLength(request.query ?? document.loc?.source.body ?? '', 'utf8');
           if (bytes > limits.documentBytes) throw withStatus(limitError('documentBytes', limits.documentBytes, bytes));
           if (!operation) return;
@@ -191,6 +192,7 @@ export function createOperationLimitsPlugin(limits: OperationLimits): ApolloServ
           for (const limit of ['depth', 'aliases', 'rootFields', 'directives', 'cost'] as const) {
             if (measured[limit] > limits[limit]) throw withStatus(limitError(limit, limits[limit], measured[limit]));
           }
+          contextValue.operationCost = measured.cost;
         },
       };
     },

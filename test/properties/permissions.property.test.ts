@@ -536,7 +536,8 @@ describe('authorization over two instances of one deployment', () => {
         expect(res.body.data, field).toEqual({ [field]: null });
         expectNothingOfOther(res);
         const missing = await gql(a.url, query, { id: crypto.randomUUID() }, shopper.headers);
-        expect(missing.body).toEqual(res.body);
+        // The same answer as for an id that does not exist (the cost report aside, which counts every request).
+        expect({ ...missing.body, extensions: undefined }).toEqual({ ...res.body, extensions: undefined });
       }
       // Staff see them: the ids are real.
       const staff = await gql<{ order: { id: string } }>(a.url, ORDER, { id: other.orderId }, a.admin);
