@@ -128,6 +128,14 @@ function checkUrlSecret(
   if (!verdict.ok) problems.push(`${name} password ${verdict.reason}`);
 }
 
+/** A comma-separated setting as its trimmed, non-empty entries. */
+function listOf(value: string): string[] {
+  return value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+}
+
 /** The development-only store of generated secrets (.data/dev-secrets.json, git-ignored). */
 function readDevSecrets(rootDir: string): { values: Partial<Record<SecretVariable, string>>; save(): void } {
   const path = join(rootDir, '.data', 'dev-secrets.json');
@@ -263,9 +271,7 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
   if (values.OUTBOX_POLL_MS <= 0) problems.push('OUTBOX_POLL_MS must be a positive number of milliseconds');
 
   if (isProductionLike && values.GRAPHQL_SANDBOX) problems.push('GRAPHQL_SANDBOX must be false in staging/production');
-  for (const origin of values.CORS_ORIGINS.split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)) {
+  for (const origin of listOf(values.CORS_ORIGINS)) {
     let valid: boolean;
     try {
       valid = new URL(origin).origin === origin;
@@ -292,12 +298,8 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
       host: values.HOST,
       port: values.PORT,
       bodyLimitBytes: values.BODY_LIMIT_BYTES,
-      trustedProxies: values.TRUSTED_PROXIES.split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-      corsOrigins: values.CORS_ORIGINS.split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
+      trustedProxies: listOf(values.TRUSTED_PROXIES),
+      corsOrigins: listOf(values.CORS_ORIGINS),
       overload: {
         maxEventLoopDelayMs: values.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS,
         maxHeapBytes: values.OVERLOAD_MAX_HEAP_BYTES,
@@ -362,9 +364,7 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
         ipPerMinute: values.RATE_LIMIT_IP_PER_MINUTE,
         userPerHour: values.RATE_LIMIT_USER_PER_HOUR,
         costPerHour: values.COST_BUDGET_PER_HOUR,
-        allowlist: values.RATE_LIMIT_ALLOWLIST.split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
+        allowlist: listOf(values.RATE_LIMIT_ALLOWLIST),
       },
     },
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
