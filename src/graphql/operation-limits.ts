@@ -74,79 +74,77 @@ export function measureOperation(
     cost: 0,
   };
 
-  function walk(
-    selectionSet: SelectionSetNode,
-    parent: GraphQLNamedType | undefined | null,
-    depth: number,
-    multiplier: number,
-    inFragments: ReadonlySet<string>,
-    nesting: number,
-    carry: number | undefined,
-  ): void {
+  /** Where the traversal is: field depth, items multiplier, fragments on the path, fragment nesting, page size to carry. */
+  interface Position {
+    parent: GraphQLNamedType | undefined | null;
+    depth: number;
+    multiplier: number;
+    inFragments: ReadonlySet<string>;
+    nesting: number;
+    carry: number | undefined;
+  }
+
+  function walk(selectionSet: SelectionSetNode, at: Position): void {
     // Deeply nested inline fragments add no field depth, but are work all the same: past a
     // bound they count as too deep.
-    if (nesting > stopAtDepth * 3) {
+    if (at.nesting > stopAtDepth * 3) {
       measure.depth = Math.max(measure.depth, stopAtDepth + 1);
       return;
     }
-    if (depth > stopAtDepth) {
-      measure.depth = Math.max(measure.depth, depth);
+    if (at.depth > stopAtDepth) {
+      measure.depth = Math.max(measure.depth, at.depth);
       return;
     }
     for (const selection of selectionSet.selections) {
       measure.directives += selection.directives?.length ?? 0;
       if (selection.kind === Kind.FIELD) {
-        visitField(selection, parent, depth, multiplier, inFragments, nesting, carry);
+        visitField(selection, at);
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        const type = selection.typeCondition ? schemaType(selection.typeCondition.name.value) : parent;
-        walk(selection.selectionSet, type, depth, multiplier, inFragments, nesting + 1, carry);
+        const parent = selection.typeCondition ? schemaType(selection.typeCondition.name.value) : at.parent;
+        walk(selection.selectionSet, { ...at, parent, nesting: at.nesting + 1 });
       } else {
         const name = selection.name.value;
         const fragment = fragments.get(name);
-        if (!fragment || inFragments.has(name)) continue;
+        if (!fragment || at.inFragments.has(name)) continue;
         measure.directives += fragment.directives?.length ?? 0;
-        walk(
-          fragment.selectionSet,
-          schemaType(fragment.typeCondition.name.value),
-          depth,
-          multiplier,
-          new Set([...inFragments, name]),
-          nesting + 1,
-          carry,
-        );
+        walk(fragment.selectionSet, {
+          ...at,
+          parent: schemaType(fragment.typeCondition.name.value),
+          inFragments: new Set([...at.inFragments, name]),
+          nesting: at.nesting + 1,
+        });
       }
     }
   }
 
-  function visitField(
-    field: FieldNode,
-    parent: GraphQLNamedType | undefined | null,
-    depth: number,
-    multiplier: number,
-    inFragments: ReadonlySet<string>,
-    nesting: number,
-    carry: number | undefined,
-  ): void {
-    if (depth === 0) measure.rootFields += 1;
+  function visitField(field: FieldNode, at: Position): void {
+    if (at.depth === 0) measure.rootFields += 1;
     if (field.alias) measure.aliases += 1;
-    const fieldDepth = depth + 1;
-    measure.depth = Math.max(measure.depth, fieldDepth);
-    measure.cost += multiplier;
+    const depth = at.depth + 1;
+    measure.depth = Math.max(measure.depth, depth);
+    measure.cost += at.multiplier;
     if (!field.selectionSet) return;
-    const definition = parent && isObjectType(parent) ? parent.getFields()[field.name.value] : undefined;
+    const definition = at.parent && isObjectType(at.parent) ? at.parent.getFields()[field.name.value] : undefined;
     const limitArg = intValue(field.arguments?.find((a) => a.name.value === 'limit')?.value, variables);
     const list = definition ? isList(definition.type) : false;
-    const childType = definition ? getNamedType(definition.type) : undefined;
+    const parent = definition ? getNamedType(definition.type) : undefined;
     if (!list && limitArg !== undefined) {
       // A page object (`products(limit: 50) { items … }`): its list child holds `limit` items.
-      walk(field.selectionSet, childType, fieldDepth, multiplier, inFragments, nesting, limitArg);
+      walk(field.selectionSet, { ...at, parent, depth, carry: limitArg });
       return;
     }
-    const size = list ? (limitArg ?? carry ?? DEFAULT_LIST_SIZE) : 1;
-    walk(field.selectionSet, childType, fieldDepth, multiplier * Math.max(1, size), inFragments, nesting, undefined);
+    const size = list ? (limitArg ?? at.carry ?? DEFAULT_LIST_SIZE) : 1;
+    walk(field.selectionSet, { ...at, parent, depth, multiplier: at.multiplier * Math.max(1, size), carry: undefined });
   }
 
-  walk(operation.selectionSet, rootType, 0, 1, new Set(), 0, undefined);
+  walk(operation.selectionSet, {
+    parent: rootType,
+    depth: 0,
+    multiplier: 1,
+    inFragments: new Set(),
+    nesting: 0,
+    carry: undefined,
+  });
   return measure;
 }
 
