@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
-# Fails when schema/generated/operations.ts is not what `npm run codegen` produces from the
-# committed SDL and operations; leaves the committed file as it was.
+# Fails when the codegen outputs (typed documents, persisted-operation manifest) are not what
+# `npm run codegen` produces from the committed SDL and operations; leaves the committed files as
+# they were.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=schema/generated/operations.ts
-saved=$(mktemp)
-cp "$target" "$saved"
+targets=(schema/generated/operations.ts schema/generated/persisted-operations.json)
+saved=$(mktemp -d)
+for target in "${targets[@]}"; do cp "$target" "$saved/$(basename "$target")"; done
 npx graphql-codegen --config codegen.yml --silent >/dev/null
-if cmp -s "$target" "$saved"; then
-  echo "codegen output is up to date"
-  rm -f "$saved"
-else
-  diff -u "$saved" "$target" | head -n 40 || true
-  cp "$saved" "$target"
-  rm -f "$saved"
-  echo "error: $target is stale: run \`npm run codegen\` and commit the result" >&2
-  exit 1
-fi
+stale=0
+for target in "${targets[@]}"; do
+  if ! cmp -s "$target" "$saved/$(basename "$target")"; then
+    diff -u "$saved/$(basename "$target")" "$target" | head -n 40 || true
+    echo "error: $target is stale: run \`npm run codegen\` and commit the result" >&2
+    stale=1
+  fi
+  cp "$saved/$(basename "$target")" "$target"
+done
+rm -rf "$saved"
+[ "$stale" -eq 0 ] && echo "codegen outputs are up to date"
+exit "$stale"

@@ -3,14 +3,25 @@ import { randomUUID } from 'node:crypto';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import { fastifyApolloHandler } from '@as-integrations/fastify';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AppConfig } from './config/index.js';
 import { createContextFactory, type GraphQLContext, type RuntimeInfo } from './graphql/context.js';
 import { formatGraphQLError } from './graphql/errors.js';
 import { createOperationLimitsPlugin } from './graphql/operation-limits.js';
 import { createErrorReportingPlugin } from './graphql/plugins/error-reporting.plugin.js';
+import { createHttpCachePlugin } from './graphql/plugins/http-cache.plugin.js';
 import { createRateLimitPlugin } from './graphql/plugins/rate-limit.plugin.js';
+import {
+  createDocumentStore,
+  createPersistedOperationsGate,
+  loadPersistedOperations,
+  withManifestOperations,
+  type PersistedOperationStats,
+} from './graphql/persisted-operations.js';
+import { createGraphQLHandler } from './http/graphql-handler.js';
+import { applyRateLimitDirectives } from './graphql/directives/rate-limit.directive.js';
+import { createApqStore } from './platform/redis/apq-store.js';
+import { createSlidingLog } from './platform/redis/sliding-log.js';
 import { createWindowCounter } from './platform/redis/window-counter.js';
 import { buildGraphQLSchema } from './graphql/schema.js';
 import { registerHealthRoutes } from './http/health.routes.js';
@@ -69,7 +80,17 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     logger,
     redisKeyPrefix: config.redis.keyPrefix,
   });
-  const schema = await buildGraphQLSchema();
+  // Per-field @rateLimit needs the shared store, so it is applied here rather than in the schema build.
+  const schema = applyRateLimitDirectives(
+    await buildGraphQLSchema(),
+    createSlidingLog({ redis: deps.redis?.client, logger }),
+    { scale: config.graphql.rateLimits.fieldScale },
+  );
+  const persisted = config.graphql.persisted;
+  // Parsed and validated once here; a stale or tampered manifest stops startup.
+  const manifestOperations =
+    persisted.mode === 'off' ? undefined : loadPersistedOperations(persisted.manifests, schema);
+  const persistedStats: PersistedOperationStats = { hits: 0, unknown: 0, rejected: 0 };
 
   // Plugin order matters only where noted; each plugin owns one concern.
   const plugins: ApolloServerPlugin<GraphQLContext>[] = [
@@ -84,6 +105,8 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
       logger,
       limits: config.graphql.rateLimits,
     }),
+    // ETag and 304 for cacheable GET queries; Cache-Control comes from the schema's hints.
+    createHttpCachePlugin(),
     config.graphql.sandbox
       ? ApolloServerPluginLandingPageLocalDefault({
           embed: { initialState: { pollForSchemaUpdates: false } },
@@ -99,9 +122,20 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     introspection: config.graphql.introspection,
     // Field suggestions ("Did you mean …?") leak the schema when introspection is off.
     hideSchemaDetailsFromClientErrors: !config.graphql.introspection,
-    // Persisted operations are the gateway's own plugin (safelist/APQ over Redis), not Apollo's
-    // per-instance in-memory APQ cache.
-    persistedQueries: false,
+    // Safelist/audit are the persisted-operations plugin; APQ is Apollo's protocol over a Redis
+    // store shared by every instance (never Apollo's per-instance memory cache).
+    persistedQueries:
+      persisted.mode === 'apq'
+        ? {
+            cache: withManifestOperations(
+              createApqStore({ redis: deps.redis?.client, logger, timeoutMs: persisted.storeTimeoutMs }),
+              manifestOperations,
+            ),
+            ttl: persisted.apqTtlSeconds,
+          }
+        : false,
+    // Parsed and validated documents by hash, with the manifest's documents always present.
+    documentStore: createDocumentStore(manifestOperations),
     // The parser stops counting at this many tokens: huge documents cost no more than that.
     parseOptions: { maxTokens: config.graphql.limits.tokens },
     // main.ts owns the signals and the shutdown order (docs/lifecycle.md).
@@ -113,7 +147,22 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
   server.route({
     url: '/graphql',
     method: ['GET', 'POST', 'OPTIONS'],
-    handler: fastifyApolloHandler(apollo, { context: buildContext }),
+    handler: createGraphQLHandler({
+      apollo,
+      buildContext,
+      timeoutMs: config.graphql.executionTimeoutMs,
+      logger,
+      gate:
+        manifestOperations && (persisted.mode === 'safelist' || persisted.mode === 'audit')
+          ? createPersistedOperationsGate({
+              mode: persisted.mode,
+              operations: manifestOperations,
+              logger,
+              maxTokens: config.graphql.limits.tokens,
+              stats: persistedStats,
+            })
+          : undefined,
+    }),
   });
   if (config.graphql.sandbox) {
     server.get('/', (_request, reply) => reply.redirect('/graphql'));

@@ -59,7 +59,22 @@ export interface AppConfig {
       documentBytes: number;
       cost: number;
     };
-    rateLimits: { ipPerMinute: number; userPerHour: number; costPerHour: number; allowlist: string[] };
+    rateLimits: {
+      ipPerMinute: number;
+      userPerHour: number;
+      costPerHour: number;
+      allowlist: string[];
+      /** Multiplier of every @rateLimit max. */
+      fieldScale: number;
+    };
+    executionTimeoutMs: number;
+    persisted: {
+      mode: PersistedOperationsMode;
+      /** Absolute paths of the manifests. */
+      manifests: string[];
+      apqTtlSeconds: number;
+      storeTimeoutMs: number;
+    };
   };
   shutdownTimeoutMs: number;
   mail: {
@@ -73,6 +88,8 @@ export interface AppConfig {
   /** Every secret value in force, so the logger can scrub them wherever they appear. */
   secretValues: string[];
 }
+
+export type PersistedOperationsMode = 'safelist' | 'audit' | 'apq' | 'off';
 
 /** Startup refused: `problems` names each variable and what is wrong, never a value. */
 export class ConfigError extends Error {
@@ -188,6 +205,13 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
       }
     },
   });
+  if (values.FIELD_RATE_LIMIT_SCALE <= 0) problems.push('FIELD_RATE_LIMIT_SCALE must be positive');
+  if (values.GRAPHQL_EXECUTION_TIMEOUT_MS <= 0) problems.push('GRAPHQL_EXECUTION_TIMEOUT_MS must be positive');
+  if (values.PERSISTED_OPERATIONS_MODE !== 'off' && listOf(values.PERSISTED_OPERATIONS_MANIFESTS).length === 0) {
+    problems.push(
+      'PERSISTED_OPERATIONS_MANIFESTS must name at least one manifest unless PERSISTED_OPERATIONS_MODE=off',
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const isProductionLike = nodeEnv === 'staging' || nodeEnv === 'production';
@@ -365,6 +389,14 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
         userPerHour: values.RATE_LIMIT_USER_PER_HOUR,
         costPerHour: values.COST_BUDGET_PER_HOUR,
         allowlist: listOf(values.RATE_LIMIT_ALLOWLIST),
+        fieldScale: values.FIELD_RATE_LIMIT_SCALE,
+      },
+      executionTimeoutMs: values.GRAPHQL_EXECUTION_TIMEOUT_MS,
+      persisted: {
+        mode: values.PERSISTED_OPERATIONS_MODE as PersistedOperationsMode,
+        manifests: listOf(values.PERSISTED_OPERATIONS_MANIFESTS).map((path) => resolve(rootDir, path)),
+        apqTtlSeconds: values.APQ_TTL_SECONDS,
+        storeTimeoutMs: values.APQ_STORE_TIMEOUT_MS,
       },
     },
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,

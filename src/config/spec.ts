@@ -115,11 +115,33 @@ export const configSpec = {
     default: 50_000,
     desc: 'Largest static cost estimate: each field counts once per item its parents may return (list sizes from limit, else 10).',
   }),
+  GRAPHQL_EXECUTION_TIMEOUT_MS: num({
+    default: 10_000,
+    desc: 'Longest an operation may run; past it the client gets 504 OPERATION_TIMEOUT and its transactions roll back.',
+  }),
+  PERSISTED_OPERATIONS_MODE: str({
+    choices: ['safelist', 'audit', 'apq', 'off'],
+    default: 'safelist',
+    desc: 'safelist: only manifest operations run; audit: anything runs, unknown operations are logged and counted; apq: automatic persisted queries shared through Redis; off.',
+  }),
+  PERSISTED_OPERATIONS_MANIFESTS: str({
+    default: 'schema/generated/persisted-operations.json',
+    desc: 'Comma-separated persisted-operation manifests (Apollo format), e.g. one per client app version; relative to the project root.',
+  }),
+  APQ_TTL_SECONDS: num({ default: 86_400, desc: 'How long an automatic persisted query stays registered in Redis.' }),
+  APQ_STORE_TIMEOUT_MS: num({
+    default: 100,
+    desc: 'Longest wait for the APQ store; a slow or failing Redis counts as a miss, never a hung request.',
+  }),
   RATE_LIMIT_IP_PER_MINUTE: num({ default: 100, desc: 'GraphQL requests per client IP per minute (003 SEC-002).' }),
   RATE_LIMIT_USER_PER_HOUR: num({ default: 1_000, desc: 'GraphQL requests per signed-in user per hour.' }),
   COST_BUDGET_PER_HOUR: num({
     default: 500_000,
     desc: 'Static cost a caller (user, else IP) may spend per hour; reported in extensions.cost and RateLimit-* headers.',
+  }),
+  FIELD_RATE_LIMIT_SCALE: num({
+    default: 1,
+    desc: 'Multiplies the max of every @rateLimit field limit in the SDL (e.g. 2 doubles them all); must be positive.',
   }),
   RATE_LIMIT_ALLOWLIST: str({
     default: '',

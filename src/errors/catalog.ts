@@ -17,6 +17,10 @@ export const ErrorCode = {
   GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
   BAD_REQUEST: 'BAD_REQUEST',
   OPERATION_LIMIT_EXCEEDED: 'OPERATION_LIMIT_EXCEEDED',
+  OPERATION_TIMEOUT: 'OPERATION_TIMEOUT',
+  PERSISTED_QUERY_NOT_IN_LIST: 'PERSISTED_QUERY_NOT_IN_LIST',
+  PERSISTED_QUERY_NOT_FOUND: 'PERSISTED_QUERY_NOT_FOUND',
+  PERSISTED_QUERY_NOT_SUPPORTED: 'PERSISTED_QUERY_NOT_SUPPORTED',
   REQUEST_CANCELLED: 'REQUEST_CANCELLED',
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   INTERNAL_ERROR: 'INTERNAL_ERROR',
@@ -132,6 +136,37 @@ export const ERROR_CATALOG: Readonly<Record<ErrorCode, CatalogEntry>> = {
     retryable: false,
     logLevel: 'warn',
     description: 'The operation exceeds a limit; `extensions.limit`, `max` and `measured` say which and by how much.',
+  },
+  OPERATION_TIMEOUT: {
+    httpStatus: 504,
+    message: 'The operation took too long and was stopped.',
+    retryable: true,
+    logLevel: 'warn',
+    description:
+      'The operation ran past the execution timeout (`extensions.timeoutMs`); its transactions were rolled back.',
+  },
+  PERSISTED_QUERY_NOT_IN_LIST: {
+    httpStatus: 400,
+    message: 'This operation is not in the list of persisted operations.',
+    retryable: false,
+    logLevel: 'warn',
+    description:
+      'Safelist mode runs only operations of the published manifests: send a manifest id or the manifest document.',
+  },
+  PERSISTED_QUERY_NOT_FOUND: {
+    httpStatus: 200,
+    message: 'PersistedQueryNotFound',
+    retryable: true,
+    logLevel: 'info',
+    description:
+      'The automatic persisted query hash is not registered yet: send the same request again with the full `query`.',
+  },
+  PERSISTED_QUERY_NOT_SUPPORTED: {
+    httpStatus: 200,
+    message: 'PersistedQueryNotSupported',
+    retryable: false,
+    logLevel: 'info',
+    description: 'Persisted queries are turned off on this gateway: send the full `query`.',
   },
   REQUEST_CANCELLED: {
     httpStatus: 499,

@@ -20,7 +20,10 @@ export interface GraphQLContext extends ServiceContext {
   logger: Logger;
   prisma: Prisma;
   runInTransaction: RunInTransaction;
-  /** Aborted when the client disconnects; passed to transactions so they roll back (REQ 4.5). */
+  /**
+   * Aborted when the client disconnects or the operation times out; passed to transactions so
+   * they roll back (REQ 4.5).
+   */
   signal: AbortSignal;
   /** Process-wide facts a few resolvers report (version, start time). */
   runtime: RuntimeInfo;
@@ -53,12 +56,11 @@ export interface ContextFactoryOptions {
 /** The one place request context is assembled; fresh per request, nothing shared. */
 export function createContextFactory(options: ContextFactoryOptions) {
   const { logger, database, runInTransaction, runtime, config, identity } = options;
-  return async function buildContext(request: FastifyRequest, reply: FastifyReply): Promise<GraphQLContext> {
-    const controller = new AbortController();
-    // The response closing before it was fully written means the client went away.
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) controller.abort(new Error('client disconnected'));
-    });
+  return async function buildContext(
+    request: FastifyRequest,
+    _reply: FastifyReply,
+    controller: AbortController,
+  ): Promise<GraphQLContext> {
     let actor;
     try {
       actor = await identity.authenticate(request.headers.authorization);

@@ -23,7 +23,9 @@ const FRAMEWORK_CODES: Readonly<Record<string, Code>> = {
   BAD_USER_INPUT: ErrorCode.VALIDATION_ERROR,
   BAD_REQUEST: ErrorCode.BAD_REQUEST,
   OPERATION_RESOLUTION_FAILURE: ErrorCode.BAD_REQUEST,
-  PERSISTED_QUERY_NOT_SUPPORTED: ErrorCode.BAD_REQUEST,
+  // Apollo's APQ codes are kept as they are: Apollo Client's persisted-queries link acts on them.
+  PERSISTED_QUERY_NOT_FOUND: ErrorCode.PERSISTED_QUERY_NOT_FOUND,
+  PERSISTED_QUERY_NOT_SUPPORTED: ErrorCode.PERSISTED_QUERY_NOT_SUPPORTED,
 };
 
 /**

@@ -1,5 +1,5 @@
 import { ArrayMaxSize, IsOptional, Max, Min, ValidateNested } from 'class-validator';
-import { ArgsType, Field, InputType, Int, ObjectType, registerEnumType, type ClassType } from 'type-graphql';
+import { ArgsType, Directive, Field, InputType, Int, ObjectType, registerEnumType, type ClassType } from 'type-graphql';
 import { ValidationError } from '../errors/index.js';
 
 /** REQ 2.5: limit 1..1000, page >= 1. */
@@ -11,6 +11,7 @@ export enum SortDirection {
 }
 registerEnumType(SortDirection, { name: 'SortDirection', description: 'Ascending or descending order.' });
 
+@Directive('@cacheControl(inheritMaxAge: true)')
 @ObjectType({ description: 'Where a page sits in the whole result.' })
 export class PageInfo {
   @Field(() => Int, { description: 'The page returned, starting at 1.' })
@@ -33,6 +34,7 @@ export interface Page<T> {
 
 /** Builds the `<Entity>Page` object type for a list query. */
 export function PageType<T extends object>(item: ClassType<T>, name: string) {
+  @Directive('@cacheControl(inheritMaxAge: true)')
   @ObjectType(name, { description: `One page of ${name.replace(/Page$/, '')} results.` })
   class PageClass {
     @Field(() => [item], { description: 'The items of this page, in the requested order.' })

@@ -7,6 +7,8 @@ import {
   publicDirective,
   sensitiveDirective,
 } from './directives/auth.directive.js';
+import { cacheControlDirective } from './directives/cache-control.directive.js';
+import { rateLimitDirective } from './directives/rate-limit.directive.js';
 import { AuditLogResolver } from '../modules/audit/index.js';
 import { ProductResolver, ProductVariantResolver } from '../modules/catalog/index.js';
 import { CustomerResolver } from '../modules/customers/index.js';
@@ -52,7 +54,14 @@ export async function buildGraphQLSchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
     resolvers: RESOLVERS,
     // The built-in directives (@include, @skip, @deprecated…) must be listed too, or they vanish.
-    directives: [...specifiedDirectives, authDirective, publicDirective, sensitiveDirective],
+    directives: [
+      ...specifiedDirectives,
+      authDirective,
+      publicDirective,
+      sensitiveDirective,
+      cacheControlDirective,
+      rateLimitDirective,
+    ],
     validate: { forbidUnknownValues: false, validationError: { target: false, value: false } },
   });
   // Refuses to build when a root field has no access decision; wraps @auth fields.

@@ -102,6 +102,26 @@ describe('Apollo Sandbox landing page', () => {
     try {
       const page = await fetch(`${t.url}/graphql`, { headers: { accept: 'text/html' } });
       expect(await page.text()).not.toMatch(/sandbox/i);
+      // Production's default safelist refuses ad-hoc documents before they are even parsed…
+      const refused = await gql(t.url, '{ __schema { types { name } } }');
+      expect(refused.status).toBe(400);
+      expect(refused.body.errors?.[0]?.extensions.code).toBe('PERSISTED_QUERY_NOT_IN_LIST');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('keeps introspection and field suggestions off in production even without the safelist', async () => {
+    const url = new URL(await workerDatabaseUrl());
+    url.username = 'postgres';
+    url.password = strongSecret();
+    const t = await startTestApp({
+      NODE_ENV: 'production',
+      PERSISTED_OPERATIONS_MODE: 'off',
+      DATABASE_URL: url.toString(),
+      REDIS_URL: `redis://:${strongSecret()}@127.0.0.1:6379`,
+    });
+    try {
       const introspection = await gql(t.url, '{ __schema { types { name } } }');
       expect(introspection.body.errors?.[0]?.extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
       const typo = await gql(t.url, '{ healt { status } }');

@@ -258,7 +258,9 @@ describe('PROP 10 account lockout after failed logins', () => {
             const before = Date.now();
             // A new client address each time: the per-IP limit stays out of the way.
             const res = await login(t, typed, event.kind === 'right' ? password : `wrong-${uniqueTag()}`, freshIp());
-            expect(res.status).toBe(200);
+            // A lockout answers 423 with Retry-After (the error-reporting plugin); the rest 200.
+            expect(res.status).toBe(codeOf(res) === 'ACCOUNT_LOCKED' ? 423 : 200);
+            if (codeOf(res) === 'ACCOUNT_LOCKED') expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
             const succeeds = exists && event.kind === 'right';
             if (lockedAt) {
               expect(codeOf(res)).toBe('ACCOUNT_LOCKED');
@@ -310,14 +312,15 @@ describe('login abuse over real HTTP', () => {
     for (const email of emails.slice(0, 5))
       expect(codeOf(await login(t, email, 'wrong-password', ip))).toBe('UNAUTHENTICATED');
     const limited = await login(t, emails[5]!, 'wrong-password', ip);
-    // GraphQL answers errors with HTTP 200 and the code in the error; no Retry-After header.
-    expect(limited.status).toBe(200);
+    // Nothing succeeded because of a limit: HTTP says so too (429 with Retry-After), like the body.
+    expect(limited.status).toBe(429);
     expect(limited.body.data).toBeNull();
     const error = limited.body.errors![0]!;
     expect(error.extensions.code).toBe('RATE_LIMITED');
     expect(error.path).toEqual(['login']);
     expect(error.extensions.retryAfterSeconds).toEqual(expect.any(Number));
     expect(error.extensions.retryAfterSeconds as number).toBeGreaterThan(0);
+    expect(Number(limited.headers.get('retry-after'))).toBe(error.extensions.retryAfterSeconds);
     expect(error.extensions.retryAfterSeconds as number).toBeLessThanOrEqual(900);
     // Still limited with a right-looking attempt; another client behind the same proxy is fine.
     expect(codeOf(await login(t, emails[6]!, 'wrong-password', ip))).toBe('RATE_LIMITED');

@@ -1,8 +1,35 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { getOperationAST } from 'graphql';
-import { ERROR_CATALOG } from '../../errors/index.js';
+import { getOperationAST, type GraphQLFormattedError } from 'graphql';
+import { ERROR_CATALOG, ErrorCode } from '../../errors/index.js';
 import type { GraphQLContext } from '../context.js';
 import { resolveAppError } from '../errors.js';
+
+const THROTTLE_CODES = new Set<string>([ErrorCode.RATE_LIMITED, ErrorCode.ACCOUNT_LOCKED]);
+
+/**
+ * When nothing of a response succeeded because the caller is throttled (a login limit, a locked
+ * account, a field's @rateLimit), the HTTP status says so as well (429 / 423 with Retry-After),
+ * so proxies, SDKs and load balancers back off without reading the body. Partial successes stay
+ * 200 with the error beside the data, as GraphQL over HTTP expects.
+ */
+function throttledStatus(
+  result: { data?: Record<string, unknown> | null; errors?: readonly GraphQLFormattedError[] },
+  http: { status?: number; headers: Map<string, string> },
+): void {
+  const nothingSucceeded = result.data == null || Object.values(result.data).every((value) => value === null);
+  const throttled = result.errors?.find((error) => THROTTLE_CODES.has(String(error.extensions?.code)));
+  if (!nothingSucceeded || !throttled || (http.status !== undefined && http.status !== 200)) return;
+  const code = String(throttled.extensions?.code) as ErrorCode;
+  http.status = ERROR_CATALOG[code].httpStatus;
+  const { retryAfterSeconds, unlockAt } = throttled.extensions ?? {};
+  const seconds =
+    typeof retryAfterSeconds === 'number'
+      ? retryAfterSeconds
+      : typeof unlockAt === 'string'
+        ? Math.ceil((Date.parse(unlockAt) - Date.now()) / 1000)
+        : undefined;
+  if (seconds !== undefined && Number.isFinite(seconds)) http.headers.set('retry-after', String(Math.max(1, seconds)));
+}
 
 /**
  * Logs every error of a request once, with its context (REQ 3.3): 4xx-class at info,
@@ -35,6 +62,7 @@ export function createErrorReportingPlugin(): ApolloServerPlugin<GraphQLContext>
             (error.extensions as Record<string, unknown> | undefined) ??= {};
             Object.assign(error.extensions as Record<string, unknown>, { correlationId: contextValue.requestId });
           }
+          throttledStatus(response.body.singleResult, response.http);
         },
       };
     },

@@ -25,18 +25,21 @@ import { Product, ProductPage, ProductVariant } from './catalog.types.js';
 @Resolver(() => Product)
 export class ProductResolver {
   @Directive('@public')
+  @Directive('@cacheControl(maxAge: 30)')
   @Query(() => Product, { nullable: true, description: 'A product by id; null when there is none.' })
   product(@Args(() => ProductIdArgs) { id }: ProductIdArgs, @Ctx() ctx: GraphQLContext) {
     return ctx.loaders.catalog.productById.load(id);
   }
 
   @Directive('@public')
+  @Directive('@cacheControl(maxAge: 30)')
   @Query(() => Product, { nullable: true, description: 'A product by SKU; null when there is none.' })
   productBySku(@Args(() => ProductBySkuArgs) { sku }: ProductBySkuArgs, @Ctx() ctx: GraphQLContext) {
     return getProductBySku(ctx, sku);
   }
 
   @Directive('@public')
+  @Directive('@cacheControl(maxAge: 30)')
   @Query(() => ProductPage, { description: 'Products, filtered, sorted and paginated.' })
   products(@Args(() => ListProductsArgs) args: ListProductsArgs, @Ctx() ctx: GraphQLContext) {
     return listProducts(ctx, args);
@@ -65,6 +68,7 @@ export class ProductResolver {
 @Resolver(() => ProductVariant)
 export class ProductVariantResolver {
   @Directive('@public')
+  @Directive('@cacheControl(maxAge: 30)')
   @Query(() => ProductVariant, { nullable: true, description: 'A variant by id; null when there is none.' })
   variant(@Args(() => VariantIdArgs) { id }: VariantIdArgs, @Ctx() ctx: GraphQLContext) {
     return ctx.loaders.catalog.variantById.load(id);
@@ -89,6 +93,7 @@ export class ProductVariantResolver {
     return product;
   }
 
+  @Directive('@cacheControl(maxAge: 10)')
   @FieldResolver(() => [StockLevel], { description: 'Stock of this variant in each warehouse that holds it.' })
   stockLevels(@Root() variant: ProductVariant, @Ctx() ctx: GraphQLContext) {
     return ctx.loaders.inventory.stockLevelsByVariantId.load(variant.id);

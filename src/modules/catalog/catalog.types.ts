@@ -1,4 +1,4 @@
-import { Field, ObjectType, registerEnumType } from 'type-graphql';
+import { Directive, Field, ObjectType, registerEnumType } from 'type-graphql';
 import { ProductStatus } from '../../generated/prisma/enums.js';
 import { PageType } from '../../graphql/pagination.js';
 import { DateTimeScalar, JSONObjectScalar, MoneyScalar, UUIDScalar } from '../../graphql/scalars.js';
@@ -26,6 +26,7 @@ export const PRODUCT_ORDER_COLUMNS: Readonly<Record<ProductOrderField, string>> 
   STATUS: 'status',
 };
 
+@Directive('@cacheControl(inheritMaxAge: true)')
 @ObjectType({ description: 'A sellable product; what is actually stocked and ordered are its variants.' })
 export class Product {
   @Field(() => UUIDScalar, { description: 'Unique id.' })
@@ -50,6 +51,7 @@ export class Product {
   updatedAt!: Date;
 }
 
+@Directive('@cacheControl(inheritMaxAge: true)')
 @ObjectType({ description: 'A concrete, stocked version of a product (size, grade…) with its own SKU and price.' })
 export class ProductVariant {
   @Field(() => UUIDScalar, { description: 'Unique id.' })

@@ -39,6 +39,7 @@ export class AuthResolver {
     return login(ctx, ctx.identity, input.email, input.password, requestOf(ctx));
   }
 
+  @Directive('@rateLimit(window: "1m", max: 30)')
   @Directive('@public')
   @Mutation(() => AuthPayload, {
     description:
@@ -56,6 +57,7 @@ export class AuthResolver {
     return logout(ctx, ctx.identity, requestOf(ctx));
   }
 
+  @Directive('@rateLimit(window: "15m", max: 5)')
   @Directive('@auth')
   @Mutation(() => Boolean, { description: "Changes the caller's password and signs out every other session." })
   changePassword(@Args(() => ChangePasswordArgs) { input }: ChangePasswordArgs, @Ctx() ctx: GraphQLContext) {
@@ -81,6 +83,7 @@ export class AuthResolver {
     };
   }
 
+  @Directive('@rateLimit(window: "5m", max: 10)')
   @Directive('@public')
   @Mutation(() => AuthPayload, {
     description: 'Second login step when mfaRequired: the mfaToken and a TOTP or backup code. A code is accepted once.',
@@ -95,6 +98,7 @@ export class AuthResolver {
     return enrollMfa(ctx, ctx.identity);
   }
 
+  @Directive('@rateLimit(window: "5m", max: 10)')
   @Directive('@auth')
   @Mutation(() => [String], {
     description:

@@ -21,12 +21,14 @@ import { StockAdjustment, StockAdjustmentPage, StockLevel, StockLevelPage, Wareh
 @Resolver(() => Warehouse)
 export class WarehouseResolver {
   @Directive('@public')
+  @Directive('@cacheControl(maxAge: 30)')
   @Query(() => [Warehouse], { description: 'All warehouses, by code.' })
   warehouses(@Ctx() ctx: GraphQLContext) {
     return listWarehouses(ctx);
   }
 
   @Directive('@public')
+  @Directive('@cacheControl(maxAge: 30)')
   @Query(() => Warehouse, { nullable: true, description: 'A warehouse by id; null when there is none.' })
   warehouse(@Args(() => WarehouseIdArgs) { id }: WarehouseIdArgs, @Ctx() ctx: GraphQLContext) {
     return ctx.loaders.inventory.warehouseById.load(id);

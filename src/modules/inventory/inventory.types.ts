@@ -1,4 +1,4 @@
-import { Field, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Directive, Field, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { StockAdjustmentReason } from '../../generated/prisma/enums.js';
 import { PageType } from '../../graphql/pagination.js';
 import { DateTimeScalar, UUIDScalar } from '../../graphql/scalars.js';
@@ -45,6 +45,7 @@ export const STOCK_ADJUSTMENT_ORDER_COLUMNS: Readonly<Record<StockAdjustmentOrde
   DELTA: 'delta',
 };
 
+@Directive('@cacheControl(inheritMaxAge: true)')
 @ObjectType({ description: 'A place that holds stock.' })
 export class Warehouse {
   @Field(() => UUIDScalar, { description: 'Unique id.' })
@@ -60,6 +61,7 @@ export class Warehouse {
   createdAt!: Date;
 }
 
+@Directive('@cacheControl(inheritMaxAge: true)')
 @ObjectType({ description: 'Units of one variant held in one warehouse; never negative.' })
 export class StockLevel {
   @Field(() => UUIDScalar, { description: 'Unique id.' })

@@ -92,6 +92,7 @@ export class CartResolver {
     return removeCartItem(ctx, input);
   }
 
+  @Directive('@rateLimit(window: "1m", max: 10)')
   @Directive('@auth(anyOf: [ORDER_WRITE, SELF_SERVICE])')
   @Mutation(() => Order, {
     description:
@@ -204,6 +205,7 @@ export class PaymentResolver {
     return listPayments(ctx, args);
   }
 
+  @Directive('@rateLimit(window: "1m", max: 30)')
   @Directive('@auth(anyOf: [PAYMENT_WRITE])')
   @Mutation(() => Payment, { description: 'Records a PENDING payment; at most what is still unpaid.' })
   createPayment(@Args(() => CreatePaymentArgs) { input }: CreatePaymentArgs, @Ctx() ctx: GraphQLContext) {

@@ -1,0 +1,39 @@
+import { createHash } from 'node:crypto';
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { GraphQLContext } from '../context.js';
+
+/** Whether an If-None-Match header names this entity tag (weak comparison, RFC 9110 13.1.2). */
+function matches(ifNoneMatch: string, etag: string): boolean {
+  const opaque = etag.replace(/^W\//, '');
+  return ifNoneMatch.split(',').some((tag) => {
+    const candidate = tag.trim();
+    return candidate === '*' || candidate.replace(/^W\//, '') === opaque;
+  });
+}
+
+/**
+ * HTTP caching of GET queries (004 section 2.1): Apollo's cache-control plugin already turns the
+ * schema's `@cacheControl` hints into `Cache-Control` (no hint anywhere: `no-store`); this adds
+ * a weak `ETag` over the response data of cacheable responses and answers `304 Not Modified`
+ * when the client's `If-None-Match` holds it. The tag covers `data` only: the per-caller
+ * `extensions.cost` changes on every request without changing what the client would cache.
+ */
+export function createHttpCachePlugin(): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart({ request }) {
+      if (request.http?.method !== 'GET') return undefined;
+      return {
+        async willSendResponse({ response, overallCachePolicy }) {
+          if (response.body.kind !== 'single') return;
+          const result = response.body.singleResult;
+          if (result.errors || !overallCachePolicy.policyIfCacheable()) return;
+          const digest = createHash('sha256').update(JSON.stringify(result.data)).digest('base64url');
+          const etag = `W/"${digest.slice(0, 32)}"`;
+          response.http.headers.set('etag', etag);
+          const ifNoneMatch = request.http?.headers.get('if-none-match');
+          if (ifNoneMatch && matches(ifNoneMatch, etag)) response.http.status = 304;
+        },
+      };
+    },
+  };
+}

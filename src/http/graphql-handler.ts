@@ -1,0 +1,97 @@
+import { Readable } from 'node:stream';
+import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLRequest } from '@apollo/server';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, ERROR_CATALOG, ErrorCode } from '../errors/index.js';
+import type { Logger } from '../observability/logger.js';
+
+export interface GraphQLHandlerOptions<TContext extends BaseContext> {
+  apollo: ApolloServer<TContext>;
+  /** Builds the request's context; `controller` aborts its transactions (disconnect, timeout). */
+  buildContext(request: FastifyRequest, reply: FastifyReply, controller: AbortController): Promise<TContext>;
+  /** Longest an operation may run before the client gets 504 OPERATION_TIMEOUT. */
+  timeoutMs: number;
+  logger: Logger;
+  /** Persisted-operation safelist/audit: fills in documents named by id or refuses the request. */
+  gate?: { admit(request: HTTPGraphQLRequest): { request: HTTPGraphQLRequest } | { error: AppError } };
+}
+
+/** A coded error answered by the route itself, shaped like Apollo's (formatGraphQLError). */
+function sendError(reply: FastifyReply, request: FastifyRequest, error: AppError) {
+  return reply
+    .code(error.httpStatus)
+    .header('content-type', 'application/json; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .send(
+      JSON.stringify({
+        errors: [
+          { message: error.message, extensions: { ...error.details, code: error.code, correlationId: request.id } },
+        ],
+      }),
+    );
+}
+
+function toHTTPGraphQLRequest(request: FastifyRequest): HTTPGraphQLRequest {
+  const headers = new HeaderMap();
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  const query = request.url.indexOf('?');
+  return {
+    method: request.method.toUpperCase(),
+    headers,
+    body: request.body,
+    search: query === -1 ? '' : request.url.slice(query),
+  };
+}
+
+/**
+ * The /graphql route: Apollo Server's HTTP entry point under a per-operation deadline. Past the
+ * deadline the client gets 504 OPERATION_TIMEOUT at once and the request's signal is aborted,
+ * which cancels its running statement and rolls its transaction back; whatever the abandoned
+ * execution still produces is discarded. A 304 (ETag match) is sent without a body.
+ */
+export function createGraphQLHandler<TContext extends BaseContext>(options: GraphQLHandlerOptions<TContext>) {
+  const { apollo, buildContext, timeoutMs, logger, gate } = options;
+  return async function graphqlHandler(request: FastifyRequest, reply: FastifyReply) {
+    let httpGraphQLRequest = toHTTPGraphQLRequest(request);
+    if (gate) {
+      const decision = gate.admit(httpGraphQLRequest);
+      if ('error' in decision) {
+        logger.log(ERROR_CATALOG[decision.error.code].logLevel, decision.error.message, {
+          requestId: request.id,
+          code: decision.error.code,
+        });
+        return sendError(reply, request, decision.error);
+      }
+      httpGraphQLRequest = decision.request;
+    }
+    const controller = new AbortController();
+    // The response closing before it was fully written means the client went away.
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) controller.abort(new Error('client disconnected'));
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const execution = apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest,
+      context: () => buildContext(request, reply, controller),
+    });
+    const outcome = await Promise.race([execution, deadline]).finally(() => clearTimeout(timer));
+
+    if (outcome === 'timeout') {
+      controller.abort(new Error(`operation timed out after ${timeoutMs} ms`));
+      execution.catch(() => undefined);
+      logger.warn('operation timed out', { requestId: request.id, timeoutMs });
+      return sendError(reply, request, new AppError(ErrorCode.OPERATION_TIMEOUT, { details: { timeoutMs } }));
+    }
+
+    const { headers, body, status } = outcome;
+    for (const [name, value] of headers) void reply.header(name, value);
+    void reply.code(status ?? 200);
+    if (status === 304) return reply.send();
+    if (body.kind === 'complete') return reply.send(body.string);
+    return reply.send(Readable.from(body.asyncIterator));
+  };
+}
