@@ -50,6 +50,9 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
 COPY --from=build /app/dist ./dist
 COPY prisma/ ./prisma/
 COPY config/ ./config/
+# The persisted-operation manifest the production default (safelist) serves; mount more manifests
+# (one per client app version) and list them in PERSISTED_OPERATIONS_MANIFESTS.
+COPY schema/generated/persisted-operations.json ./schema/generated/
 # The one writable folder: the embedded database's default EMBEDDED_DB_DIR (.data/pglite),
 # used only when the image is run with NODE_ENV=development (plus HOST=0.0.0.0 to be reachable)
 # and no DATABASE_URL.
