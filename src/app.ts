@@ -109,7 +109,7 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     createHttpCachePlugin(),
     config.graphql.sandbox
       ? ApolloServerPluginLandingPageLocalDefault({
-          embed: { initialState: { pollForSchemaUpdates: false } },
+          embed: { initialState: { pollForSchemaUpdates: false, sharedHeaders: config.graphql.sandboxHeaders } },
           includeCookies: false,
         })
       : ApolloServerPluginLandingPageDisabled(),

@@ -50,6 +50,8 @@ export interface AppConfig {
   graphql: {
     introspection: boolean;
     sandbox: boolean;
+    /** Headers the Sandbox pre-fills (development). */
+    sandboxHeaders: Record<string, string>;
     limits: {
       depth: number;
       aliases: number;
@@ -145,6 +147,26 @@ function checkUrlSecret(
   if (!verdict.ok) problems.push(`${name} password ${verdict.reason}`);
 }
 
+/** GRAPHQL_SANDBOX_HEADERS: a JSON object of string header values, or nothing. */
+function parseHeaders(value: string, problems: string[]): Record<string, string> {
+  if (value.trim() === '') return {};
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    if (
+      parsed !== null &&
+      typeof parsed === 'object' &&
+      !Array.isArray(parsed) &&
+      Object.values(parsed).every((v) => typeof v === 'string')
+    ) {
+      return parsed as Record<string, string>;
+    }
+  } catch {
+    // reported below
+  }
+  problems.push('GRAPHQL_SANDBOX_HEADERS must be a JSON object of header names to string values');
+  return {};
+}
+
 /** A comma-separated setting as its trimmed, non-empty entries. */
 function listOf(value: string): string[] {
   return value
@@ -205,13 +227,6 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
       }
     },
   });
-  if (values.FIELD_RATE_LIMIT_SCALE <= 0) problems.push('FIELD_RATE_LIMIT_SCALE must be positive');
-  if (values.GRAPHQL_EXECUTION_TIMEOUT_MS <= 0) problems.push('GRAPHQL_EXECUTION_TIMEOUT_MS must be positive');
-  if (values.PERSISTED_OPERATIONS_MODE !== 'off' && listOf(values.PERSISTED_OPERATIONS_MANIFESTS).length === 0) {
-    problems.push(
-      'PERSISTED_OPERATIONS_MANIFESTS must name at least one manifest unless PERSISTED_OPERATIONS_MODE=off',
-    );
-  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const isProductionLike = nodeEnv === 'staging' || nodeEnv === 'production';
@@ -295,6 +310,14 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
   if (values.OUTBOX_POLL_MS <= 0) problems.push('OUTBOX_POLL_MS must be a positive number of milliseconds');
 
   if (isProductionLike && values.GRAPHQL_SANDBOX) problems.push('GRAPHQL_SANDBOX must be false in staging/production');
+  const sandboxHeaders = parseHeaders(values.GRAPHQL_SANDBOX_HEADERS, problems);
+  if (values.FIELD_RATE_LIMIT_SCALE <= 0) problems.push('FIELD_RATE_LIMIT_SCALE must be positive');
+  if (values.GRAPHQL_EXECUTION_TIMEOUT_MS <= 0) problems.push('GRAPHQL_EXECUTION_TIMEOUT_MS must be positive');
+  if (values.PERSISTED_OPERATIONS_MODE !== 'off' && listOf(values.PERSISTED_OPERATIONS_MANIFESTS).length === 0) {
+    problems.push(
+      'PERSISTED_OPERATIONS_MANIFESTS must name at least one manifest unless PERSISTED_OPERATIONS_MODE=off',
+    );
+  }
   for (const origin of listOf(values.CORS_ORIGINS)) {
     let valid: boolean;
     try {
@@ -375,6 +398,7 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
     graphql: {
       introspection: values.GRAPHQL_INTROSPECTION,
       sandbox: values.GRAPHQL_SANDBOX,
+      sandboxHeaders,
       limits: {
         depth: values.GRAPHQL_MAX_DEPTH,
         aliases: values.GRAPHQL_MAX_ALIASES,

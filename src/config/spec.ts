@@ -105,6 +105,10 @@ export const configSpec = {
 
   GRAPHQL_INTROSPECTION: bool({ default: false, desc: 'Allow schema introspection (off in production).' }),
   GRAPHQL_SANDBOX: bool({ default: false, desc: 'Serve the Apollo Sandbox landing page at / (development only).' }),
+  GRAPHQL_SANDBOX_HEADERS: str({
+    default: '',
+    desc: 'JSON object of headers Sandbox pre-fills for every request, e.g. {"authorization":"Bearer <accessToken>"}.',
+  }),
   GRAPHQL_MAX_DEPTH: num({ default: 10, desc: 'Deepest field nesting an operation may have (fragments expanded).' }),
   GRAPHQL_MAX_ALIASES: num({ default: 30, desc: 'Most aliased fields in one operation.' }),
   GRAPHQL_MAX_ROOT_FIELDS: num({ default: 10, desc: 'Most top-level fields in one operation.' }),

@@ -102,4 +102,22 @@ describe('configuration (REQ 15)', () => {
     });
     expect(problems).toEqual(['GRAPHQL_SANDBOX must be false in staging/production']);
   });
+
+  it('refuses edge settings that cannot work, naming them', () => {
+    expect(
+      problemsOf({
+        NODE_ENV: 'test',
+        GRAPHQL_SANDBOX_HEADERS: '["authorization"]',
+        FIELD_RATE_LIMIT_SCALE: '0',
+        GRAPHQL_EXECUTION_TIMEOUT_MS: '-1',
+        PERSISTED_OPERATIONS_MODE: 'safelist',
+        PERSISTED_OPERATIONS_MANIFESTS: ' , ',
+      }),
+    ).toEqual([
+      'GRAPHQL_SANDBOX_HEADERS must be a JSON object of header names to string values',
+      'FIELD_RATE_LIMIT_SCALE must be positive',
+      'GRAPHQL_EXECUTION_TIMEOUT_MS must be positive',
+      'PERSISTED_OPERATIONS_MANIFESTS must name at least one manifest unless PERSISTED_OPERATIONS_MODE=off',
+    ]);
+  });
 });

@@ -77,13 +77,20 @@ describe('GraphQL endpoint over real HTTP', () => {
 
 describe('Apollo Sandbox landing page', () => {
   it('is served in development', async () => {
-    const t = await startTestApp({ NODE_ENV: 'development', GRAPHQL_SANDBOX: 'true' });
+    const t = await startTestApp({
+      NODE_ENV: 'development',
+      GRAPHQL_SANDBOX: 'true',
+      GRAPHQL_SANDBOX_HEADERS: '{"x-sandbox-probe":"probe-value-7"}',
+    });
     try {
       const res = await fetch(`${t.url}/graphql`, { headers: { accept: 'text/html' } });
       expect(res.status).toBe(200);
       const html = await res.text();
       expect(html).toMatch(/apollo/i);
       expect(html).toMatch(/sandbox/i);
+      // The configured headers are pre-filled in Sandbox's initial state.
+      expect(html).toContain('x-sandbox-probe');
+      expect(html).toContain('probe-value-7');
     } finally {
       await t.close();
     }
