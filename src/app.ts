@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
@@ -32,7 +33,8 @@ import { createAuditWriter, type AuditWriter } from './modules/audit/index.js';
 import { createIdentity, type Identity } from './modules/identity/index.js';
 import type { Logger } from './observability/logger.js';
 import type { RedisClient } from './platform/redis/redis.js';
-import { createTransactionRunner, type Database } from './platform/db/index.js';
+import { createTransactionRunner, loadMigrations, type Database } from './platform/db/index.js';
+import { findProjectRoot } from './platform/project-root.js';
 
 export interface AppDependencies {
   logger: Logger;
@@ -67,7 +69,13 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
   registerRequestId(server, logger);
   // Hardening before any route: headers, CORS, overload guard.
   await registerSecurity(server, config, logger);
-  registerHealthRoutes(server, { database });
+  let shuttingDown = false;
+  registerHealthRoutes(server, {
+    database,
+    redis: deps.redis?.client,
+    migrations: loadMigrations(join(findProjectRoot(), 'prisma', 'migrations')),
+    isShuttingDown: () => shuttingDown,
+  });
 
   const runInTransaction = createTransactionRunner({ prisma: database.prisma, logger });
   const audit = createAuditWriter({ prisma: database.prisma, logger });
@@ -175,6 +183,15 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     identity,
     audit,
     async close() {
+      // Readiness answers 503 from here on, so load balancers stop sending (REQ 8.4, 9.1); during
+      // the grace period requests are still served, then the listener closes and drains.
+      shuttingDown = true;
+      if (config.shutdownReadinessGraceMs > 0) {
+        logger.info('shutdown: readiness is 503, waiting before closing the listener', {
+          graceMs: config.shutdownReadinessGraceMs,
+        });
+        await new Promise((resolve) => setTimeout(resolve, config.shutdownReadinessGraceMs));
+      }
       await apollo.stop();
       await server.close();
       await audit.close();

@@ -79,6 +79,7 @@ export interface AppConfig {
     };
   };
   shutdownTimeoutMs: number;
+  shutdownReadinessGraceMs: number;
   mail: {
     /** undefined: emails are logged instead of sent (REQ 5.5 notifications still go through the outbox). */
     smtpUrl: string | undefined;
@@ -424,6 +425,7 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
       },
     },
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
+    shutdownReadinessGraceMs: values.SHUTDOWN_READINESS_GRACE_MS,
     mail: { smtpUrl: smtpSource.value, from: values.MAIL_FROM, outboxPollMs: values.OUTBOX_POLL_MS },
     generatedSecrets,
     secretValues: [...new Set(secretValues.filter((s) => s.length > 0))],

@@ -151,6 +151,10 @@ export const configSpec = {
     default: '',
     desc: 'Comma-separated client IPs or user ids of internal services exempt from rate limits and budgets.',
   }),
+  SHUTDOWN_READINESS_GRACE_MS: num({
+    default: 0,
+    desc: 'On SIGTERM, how long readiness answers 503 while requests are still accepted, before the listener closes (load balancers notice first); 0 with a Kubernetes preStop delay instead.',
+  }),
   SHUTDOWN_TIMEOUT_MS: num({ default: 30_000, desc: 'Longest drain of in-flight requests on SIGTERM (REQ 9.2).' }),
 
   MAIL_FROM: str({ default: 'ERP Gateway <no-reply@erp.local>', desc: 'From address of notification emails.' }),
