@@ -23,9 +23,13 @@ export function createDrainPlugin(server: FastifyInstance, options: DrainOptions
             });
             server.server.closeAllConnections();
           }, options.timeoutMs);
+          // A keep-alive connection whose last request finishes during the drain would otherwise
+          // stay open until its keep-alive timeout: close connections as soon as they fall idle.
+          const idle = setInterval(() => server.server.closeIdleConnections(), 100);
           try {
             await server.close();
           } finally {
+            clearInterval(idle);
             clearTimeout(force);
           }
         },
