@@ -32,6 +32,15 @@ import { createDrainPlugin } from './http/shutdown-drain.js';
 import { createAuditWriter, type AuditWriter } from './modules/audit/index.js';
 import { createIdentity, type Identity } from './modules/identity/index.js';
 import type { Logger } from './observability/logger.js';
+import {
+  createMetrics,
+  createMetricsPlugin,
+  newRateLimitStats,
+  registerHttpMetrics,
+  registerMetricsRoute,
+  statementKind,
+  type Metrics,
+} from './observability/metrics.js';
 import type { RedisClient } from './platform/redis/redis.js';
 import { createTransactionRunner, loadMigrations, type Database } from './platform/db/index.js';
 import { findProjectRoot } from './platform/project-root.js';
@@ -46,6 +55,9 @@ export interface AppDependencies {
 
 export interface App {
   server: FastifyInstance;
+  /** The /metrics listener when METRICS_PORT is set (main.ts listens on it). */
+  metricsServer: FastifyInstance | undefined;
+  metrics: Metrics;
   identity: Identity;
   audit: AuditWriter;
   /** Stops accepting, drains in-flight operations, then closes the HTTP server. */
@@ -67,6 +79,14 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     genReqId: () => randomUUID(),
   });
   registerRequestId(server, logger);
+  // Metrics hooks first, so requests refused by the hardening below are counted too.
+  const metrics = createMetrics();
+  registerHttpMetrics(server, metrics);
+  const stopStatementMetrics = database.onStatement((event) => {
+    const operation = statementKind(event.sql);
+    metrics.db.queries.inc({ operation });
+    metrics.db.duration.observe({ operation }, event.durationMs / 1000);
+  });
   // Hardening before any route: headers, CORS, overload guard.
   await registerSecurity(server, config, logger);
   let shuttingDown = false;
@@ -88,17 +108,31 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     logger,
     redisKeyPrefix: config.redis.keyPrefix,
   });
+  const slidingLog = createSlidingLog({ redis: deps.redis?.client, logger });
+  const windowCounter = createWindowCounter({ redis: deps.redis?.client, logger });
+  const rateLimitStats = newRateLimitStats(() => slidingLog.stats.degradedCalls + windowCounter.stats.degradedCalls);
   // Per-field @rateLimit needs the shared store, so it is applied here rather than in the schema build.
-  const schema = applyRateLimitDirectives(
-    await buildGraphQLSchema(),
-    createSlidingLog({ redis: deps.redis?.client, logger }),
-    { scale: config.graphql.rateLimits.fieldScale },
-  );
+  const schema = applyRateLimitDirectives(await buildGraphQLSchema(), slidingLog, {
+    scale: config.graphql.rateLimits.fieldScale,
+    stats: rateLimitStats,
+  });
   const persisted = config.graphql.persisted;
   // Parsed and validated once here; a stale or tampered manifest stops startup.
   const manifestOperations =
     persisted.mode === 'off' ? undefined : loadPersistedOperations(persisted.manifests, schema);
   const persistedStats: PersistedOperationStats = { hits: 0, unknown: 0, rejected: 0 };
+  const apqStore =
+    persisted.mode === 'apq'
+      ? createApqStore({ redis: deps.redis?.client, logger, timeoutMs: persisted.storeTimeoutMs })
+      : undefined;
+  metrics.observe({
+    pool: () => database.poolStats(),
+    permissionCache: identity.permissions.stats,
+    login: identity.guard.stats,
+    rateLimits: rateLimitStats,
+    persisted: persistedStats,
+    apqStoreErrors: () => apqStore?.stats.errors ?? 0,
+  });
 
   // Plugin order matters only where noted; each plugin owns one concern.
   const plugins: ApolloServerPlugin<GraphQLContext>[] = [
@@ -109,10 +143,13 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     createOperationLimitsPlugin(config.graphql.limits),
     // After the limits: the budget spends the cost they measured.
     createRateLimitPlugin({
-      counter: createWindowCounter({ redis: deps.redis?.client, logger }),
+      counter: windowCounter,
       logger,
       limits: config.graphql.rateLimits,
+      stats: rateLimitStats,
     }),
+    // Operation names are labels only when a manifest knows them (bounded cardinality).
+    createMetricsPlugin(metrics, new Set([...(manifestOperations?.byId.values() ?? [])].map((o) => o.operation.name))),
     // ETag and 304 for cacheable GET queries; Cache-Control comes from the schema's hints.
     createHttpCachePlugin(),
     config.graphql.sandbox
@@ -132,16 +169,9 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     hideSchemaDetailsFromClientErrors: !config.graphql.introspection,
     // Safelist/audit are the persisted-operations plugin; APQ is Apollo's protocol over a Redis
     // store shared by every instance (never Apollo's per-instance memory cache).
-    persistedQueries:
-      persisted.mode === 'apq'
-        ? {
-            cache: withManifestOperations(
-              createApqStore({ redis: deps.redis?.client, logger, timeoutMs: persisted.storeTimeoutMs }),
-              manifestOperations,
-            ),
-            ttl: persisted.apqTtlSeconds,
-          }
-        : false,
+    persistedQueries: apqStore
+      ? { cache: withManifestOperations(apqStore, manifestOperations), ttl: persisted.apqTtlSeconds }
+      : false,
     // Parsed and validated documents by hash, with the manifest's documents always present.
     documentStore: createDocumentStore(manifestOperations),
     // The parser stops counting at this many tokens: huge documents cost no more than that.
@@ -175,11 +205,22 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
   if (config.graphql.sandbox) {
     server.get('/', (_request, reply) => reply.redirect('/graphql'));
   }
+  // /metrics on the main port, or alone on METRICS_PORT (a private network), which main.ts opens.
+  let metricsServer: FastifyInstance | undefined;
+  if (config.metrics.port > 0) {
+    metricsServer = Fastify({ logger: false });
+    registerMetricsRoute(metricsServer, metrics, config.metrics.token);
+    await metricsServer.ready();
+  } else {
+    registerMetricsRoute(server, metrics, config.metrics.token);
+  }
 
   await server.ready();
   logger.debug('app created', { requestIdHeader: REQUEST_ID_HEADER });
   return {
     server,
+    metricsServer,
+    metrics,
     identity,
     audit,
     async close() {
@@ -194,6 +235,8 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
       }
       await apollo.stop();
       await server.close();
+      await metricsServer?.close();
+      stopStatementMetrics();
       await audit.close();
     },
   };

@@ -94,6 +94,13 @@ async function start(config: AppConfig, logger: Logger, rootDir: string, running
   });
   const address = await running.app.server.listen({ host: config.http.host, port: config.http.port });
   logger.info('gateway listening', { address, env: config.env });
+  if (running.app.metricsServer) {
+    const metricsAddress = await running.app.metricsServer.listen({
+      host: config.http.host,
+      port: config.metrics.port,
+    });
+    logger.info('metrics listening', { address: `${metricsAddress}/metrics` });
+  }
   if (config.graphql.sandbox) {
     const host = config.http.host === '0.0.0.0' || config.http.host === '127.0.0.1' ? 'localhost' : config.http.host;
     logger.info(`Apollo Sandbox: http://${host}:${config.http.port}/graphql`);

@@ -79,6 +79,8 @@ export interface AppConfig {
     };
   };
   shutdownTimeoutMs: number;
+  /** /metrics: a separate port (0: the main one) and an optional bearer token. */
+  metrics: { port: number; token: string | undefined };
   shutdownReadinessGraceMs: number;
   mail: {
     /** undefined: emails are logged instead of sent (REQ 5.5 notifications still go through the outbox). */
@@ -303,6 +305,14 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
 
   // Optional everywhere; main.ts warns when staging/production run without it. The password is
   // issued by the mail provider, so it is scrubbed from logs but not judged like our own secrets.
+  const metricsTokenSource = readSecretSource(env, 'METRICS_TOKEN');
+  if (metricsTokenSource.error) problems.push(metricsTokenSource.error);
+  else if (metricsTokenSource.value !== undefined) {
+    const verdict = judgeSecret(metricsTokenSource.value);
+    if (!verdict.ok) problems.push(`METRICS_TOKEN ${verdict.reason}`);
+    secretValues.push(metricsTokenSource.value);
+  }
+
   const smtpSource = readSecretSource(env, 'SMTP_URL');
   if (smtpSource.error) problems.push(smtpSource.error);
   else if (smtpSource.value !== undefined) {
@@ -425,6 +435,7 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
       },
     },
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
+    metrics: { port: values.METRICS_PORT, token: metricsTokenSource.value },
     shutdownReadinessGraceMs: values.SHUTDOWN_READINESS_GRACE_MS,
     mail: { smtpUrl: smtpSource.value, from: values.MAIL_FROM, outboxPollMs: values.OUTBOX_POLL_MS },
     generatedSecrets,

@@ -151,6 +151,10 @@ export const configSpec = {
     default: '',
     desc: 'Comma-separated client IPs or user ids of internal services exempt from rate limits and budgets.',
   }),
+  METRICS_PORT: num({
+    default: 0,
+    desc: 'Port of a separate listener serving only /metrics (same HOST); 0 serves /metrics on PORT.',
+  }),
   SHUTDOWN_READINESS_GRACE_MS: num({
     default: 0,
     desc: 'On SIGTERM, how long readiness answers 503 while requests are still accepted, before the listener closes (load balancers notice first); 0 with a Kubernetes preStop delay instead.',
@@ -172,6 +176,8 @@ export const SECRET_VARIABLES = {
   DATABASE_URL:
     'postgres:// URL. Unset outside production: an embedded PGlite database is used. In staging/production its password is validated like a secret.',
   REDIS_URL: 'redis:// URL. Unset outside production: in-memory stores are used. Required in staging/production.',
+  METRICS_TOKEN:
+    'Optional bearer token /metrics then requires (Authorization: Bearer <token>); >= 32 bytes, high entropy. Unset: /metrics is open (bind it to METRICS_PORT on a private network).',
   SMTP_URL:
     'smtp:// or smtps:// URL of the mail relay, credentials in the URL. Unset: emails are logged, not sent (a warning in staging/production).',
 } as const;

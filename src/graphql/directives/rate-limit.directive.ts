@@ -49,7 +49,7 @@ interface RateLimitArgs {
 export function applyRateLimitDirectives(
   schema: GraphQLSchema,
   log: SlidingLog,
-  options: { scale: number } = { scale: 1 },
+  options: { scale: number; stats?: { field: number } } = { scale: 1 },
 ): GraphQLSchema {
   return mapSchema(schema, {
     [MapperKind.OBJECT_FIELD]: (fieldConfig, fieldName, typeName) => {
@@ -76,11 +76,13 @@ export function applyRateLimitDirectives(
         async resolve(source, args, context: GraphQLContext, info) {
           const limited = await limiter({ parent: source, args, context, info }, limiterArgs);
           // The log does not say when its oldest call leaves the window: the whole window is an upper bound.
-          if (limited)
+          if (limited) {
+            if (options.stats) options.stats.field += 1;
             throw new RateLimitedError(
               Math.ceil(windowMs / 1000),
               `Too many calls of ${fieldName}: at most ${max} per ${limit.window}.`,
             );
+          }
           return resolve(source, args, context, info);
         },
       };

@@ -9,6 +9,8 @@ export interface RateLimitOptions {
   counter: WindowCounter;
   logger: Logger;
   limits: { ipPerMinute: number; userPerHour: number; costPerHour: number; allowlist: readonly string[] };
+  /** Rejections by scope, for metrics. */
+  stats: { ip: number; user: number; cost: number };
 }
 
 const HOUR = 3_600;
@@ -31,7 +33,7 @@ function rateLimited(message: string, retryAfterSeconds: number): GraphQLError {
  * Retry-After. Runs after the operation limits, which measure the cost.
  */
 export function createRateLimitPlugin(options: RateLimitOptions): ApolloServerPlugin<GraphQLContext> {
-  const { counter, logger, limits } = options;
+  const { counter, logger, limits, stats } = options;
   const allowlist = new Set(limits.allowlist);
   return {
     async requestDidStart() {
@@ -42,12 +44,14 @@ export function createRateLimitPlugin(options: RateLimitOptions): ApolloServerPl
           if (allowlist.has(clientIp) || (actor.userId !== null && allowlist.has(actor.userId))) return;
           const ip = await counter.add(`rl:ip:${clientIp}`, 1, 60);
           if (ip.count > limits.ipPerMinute) {
+            stats.ip += 1;
             logger.warn('rate limit exceeded', { scope: 'ip', ip: clientIp, count: ip.count });
             throw rateLimited('Too many requests from this address.', ip.resetInSeconds);
           }
           if (actor.userId !== null) {
             const user = await counter.add(`rl:user:${actor.userId}`, 1, HOUR);
             if (user.count > limits.userPerHour) {
+              stats.user += 1;
               logger.warn('rate limit exceeded', { scope: 'user', userId: actor.userId, count: user.count });
               throw rateLimited('Too many requests for this account.', user.resetInSeconds);
             }
@@ -61,6 +65,7 @@ export function createRateLimitPlugin(options: RateLimitOptions): ApolloServerPl
             resetAt: new Date(Date.now() + spent.resetInSeconds * 1000),
           };
           if (spent.count > limits.costPerHour) {
+            stats.cost += 1;
             logger.warn('cost budget exceeded', { userId: actor.userId, ip: clientIp, spent: spent.count });
             throw rateLimited('The hourly cost budget is spent.', spent.resetInSeconds);
           }

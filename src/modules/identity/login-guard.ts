@@ -100,7 +100,11 @@ export function createLoginGuard(options: LoginGuardOptions) {
     lock: `login:lock:${email.toLowerCase()}`,
   });
 
+  /** Monotonic counts for metrics: attempts by outcome and accounts locked. */
+  const stats = { success: 0, failure: 0, rateLimited: 0, locked: 0, lockouts: 0 };
+
   return {
+    stats,
     /**
      * Counts the attempt against the IP and refuses it when the IP is over its limit
      * (RATE_LIMITED with retry-after) or the account is locked (ACCOUNT_LOCKED with unlock time).
@@ -138,6 +142,7 @@ export function createLoginGuard(options: LoginGuardOptions) {
         }
       }
       if (attempts > options.ipMaxAttempts) {
+        stats.rateLimited += 1;
         logger.warn('login rate limit exceeded', { ip, attemptedEmail: email, attempts });
         throw new RateLimitedError(
           Math.max(windowTtl, 1),
@@ -145,6 +150,7 @@ export function createLoginGuard(options: LoginGuardOptions) {
         );
       }
       if (lockTtl > 0) {
+        stats.locked += 1;
         logger.warn('login attempt on a locked account', { ip, attemptedEmail: email });
         throw new AccountLockedError(new Date(now() + lockTtl * 1000));
       }
@@ -171,12 +177,15 @@ export function createLoginGuard(options: LoginGuardOptions) {
         locked = failures >= options.lockoutThreshold && !memoryGet(k.lock);
         if (locked) memory.set(k.lock, { value: 1, expiresAt: now() + options.lockoutSeconds * 1000 });
       }
+      stats.failure += 1;
+      if (locked) stats.lockouts += 1;
       logger.warn('login failed', { ip, attemptedEmail: email, locked });
       return locked ? new Date(now() + options.lockoutSeconds * 1000) : null;
     },
 
     /** A successful login resets the consecutive-failure count. */
     async recordSuccess(ip: string, email: string): Promise<void> {
+      stats.success += 1;
       const k = keys(ip, email);
       memory.delete(k.failures);
       if (!redis) return;

@@ -1,0 +1,278 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Seconds buckets for request-scale latencies: 1 ms to 10 s. */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+type Labels = Record<string, string>;
+
+/**
+ * A counter whose value is read, at scrape time, from a component's own monotonic count
+ * (`stats` objects), so components need no metrics dependency of their own.
+ */
+function mirroredCounter(registry: Registry, name: string, help: string, read: () => [Labels, number][]): void {
+  const labelNames = [...new Set(read().flatMap(([labels]) => Object.keys(labels)))];
+  new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [labels, value] of read()) this.inc(labels, value);
+    },
+  });
+}
+
+function mirroredGauge(registry: Registry, name: string, help: string, read: () => [Labels, number][]): void {
+  const labelNames = [...new Set(read().flatMap(([labels]) => Object.keys(labels)))];
+  new Gauge({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [labels, value] of read()) this.set(labels, value);
+    },
+  });
+}
+
+/** The monotonic counts and gauges the gateway's components keep, read at scrape time. */
+export interface MetricSources {
+  pool(): { size: number; idle: number; inUse: number; waiting: number; max: number };
+  permissionCache: { hits: number; misses: number; redisErrors: number };
+  login: { success: number; failure: number; rateLimited: number; locked: number; lockouts: number };
+  rateLimits: RateLimitStats;
+  persisted: { hits: number; unknown: number; rejected: number };
+  apqStoreErrors(): number;
+}
+
+/** Requests refused by each rate-limit layer, and calls counted in memory while Redis was down. */
+export interface RateLimitStats {
+  ip: number;
+  user: number;
+  cost: number;
+  field: number;
+  degradedCalls(): number;
+}
+
+export function newRateLimitStats(degradedCalls: () => number): RateLimitStats {
+  return { ip: 0, user: 0, cost: 0, field: 0, degradedCalls };
+}
+
+const STATEMENT_KINDS = new Set(['select', 'insert', 'update', 'delete', 'begin', 'commit', 'rollback']);
+
+/** A statement's kind from its first keyword (bounded label values; never SQL text). */
+export function statementKind(sql: string): string {
+  const first = /^\s*([a-z]+)/i.exec(sql)?.[1]?.toLowerCase() ?? 'other';
+  return STATEMENT_KINDS.has(first) ? first : 'other';
+}
+
+/**
+ * The gateway's Prometheus metrics (REQ 11, spec 001 "Key Metrics"): one registry per app, so
+ * several apps in one process (tests) do not mix their counts. Label values are bounded: routes
+ * as declared, operation names only from the persisted-operation manifests, statement kinds.
+ */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const http = {
+    requests: new Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests by method, route and status code.',
+      labelNames: ['method', 'route', 'status_code'],
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request duration by method, route and status code.',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    inFlight: new Gauge({
+      name: 'http_requests_in_flight',
+      help: 'HTTP requests being served.',
+      registers: [registry],
+    }),
+  };
+  const graphql = {
+    operations: new Counter({
+      name: 'graphql_operations_total',
+      help: 'GraphQL operations by name (manifest names; other/anonymous otherwise), type and status (success, partial, error).',
+      labelNames: ['operation_name', 'type', 'status'],
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: 'graphql_operation_duration_seconds',
+      help: 'GraphQL operation duration by name and type.',
+      labelNames: ['operation_name', 'type'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    rootFields: new Histogram({
+      name: 'graphql_resolver_duration_seconds',
+      help: 'Duration of root field resolvers (Query.*, Mutation.*), where slow fields show first.',
+      labelNames: ['field'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+  };
+  const db = {
+    queries: new Counter({
+      name: 'db_queries_total',
+      help: 'SQL statements completed, by kind (select, insert, update, delete, begin, commit, rollback, other).',
+      labelNames: ['operation'],
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: 'db_query_duration_seconds',
+      help: 'SQL statement duration by kind.',
+      labelNames: ['operation'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+  };
+
+  return {
+    registry,
+    http,
+    graphql,
+    db,
+
+    /** Counts and gauges kept by the components themselves, mirrored at scrape time. */
+    observe(sources: MetricSources): void {
+      const pool = (pick: (p: ReturnType<MetricSources['pool']>) => number): [Labels, number][] => [
+        [{}, pick(sources.pool())],
+      ];
+      mirroredGauge(registry, 'db_connection_pool_size', 'Open connections in the pool.', () => pool((p) => p.size));
+      mirroredGauge(registry, 'db_connection_pool_max', 'Most connections the pool may open.', () =>
+        pool((p) => p.max),
+      );
+      mirroredGauge(registry, 'db_connection_pool_in_use', 'Connections lent out.', () => pool((p) => p.inUse));
+      mirroredGauge(registry, 'db_connection_pool_waiting', 'Requests waiting for a connection.', () =>
+        pool((p) => p.waiting),
+      );
+      const cache = sources.permissionCache;
+      mirroredCounter(
+        registry,
+        'cache_operations_total',
+        'Cache lookups by cache and result (hit, miss, error).',
+        () => [
+          [{ cache: 'permissions', result: 'hit' }, cache.hits],
+          [{ cache: 'permissions', result: 'miss' }, cache.misses],
+          [{ cache: 'permissions', result: 'error' }, cache.redisErrors],
+          [{ cache: 'apq', result: 'error' }, sources.apqStoreErrors()],
+        ],
+      );
+      mirroredGauge(registry, 'cache_hit_ratio', 'Hits over lookups since start, by cache.', () => [
+        [{ cache: 'permissions' }, cache.hits + cache.misses === 0 ? 1 : cache.hits / (cache.hits + cache.misses)],
+      ]);
+      const login = sources.login;
+      mirroredCounter(registry, 'auth_attempts_total', 'Login attempts by result.', () => [
+        [{ result: 'success' }, login.success],
+        [{ result: 'failure' }, login.failure],
+        [{ result: 'rate_limited' }, login.rateLimited],
+        [{ result: 'locked' }, login.locked],
+      ]);
+      mirroredCounter(registry, 'auth_account_lockouts_total', 'Accounts locked after repeated failures.', () => [
+        [{}, login.lockouts],
+      ]);
+      const limits = sources.rateLimits;
+      mirroredCounter(registry, 'rate_limit_rejections_total', 'Requests refused by a rate limit, by scope.', () => [
+        [{ scope: 'ip' }, limits.ip],
+        [{ scope: 'user' }, limits.user],
+        [{ scope: 'cost' }, limits.cost],
+        [{ scope: 'field' }, limits.field],
+        [{ scope: 'login' }, login.rateLimited],
+      ]);
+      mirroredCounter(
+        registry,
+        'rate_limit_degraded_total',
+        'Rate-limit checks counted in this instance only because Redis was unavailable.',
+        () => [[{}, limits.degradedCalls()]],
+      );
+      const persisted = sources.persisted;
+      mirroredCounter(
+        registry,
+        'persisted_operations_total',
+        'Requests by persisted-operation outcome: hit (manifest), unknown (audit mode), rejected (safelist).',
+        () => [
+          [{ result: 'hit' }, persisted.hits],
+          [{ result: 'unknown' }, persisted.unknown],
+          [{ result: 'rejected' }, persisted.rejected],
+        ],
+      );
+    },
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** HTTP RED metrics from Fastify's hooks; routes are the declared patterns, never raw URLs. */
+export function registerHttpMetrics(server: FastifyInstance, metrics: Metrics): void {
+  server.addHook('onRequest', async () => {
+    metrics.http.inFlight.inc();
+  });
+  server.addHook('onResponse', async (request, reply) => {
+    metrics.http.inFlight.dec();
+    const labels = {
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      status_code: String(reply.statusCode),
+    };
+    metrics.http.requests.inc(labels);
+    metrics.http.duration.observe(labels, reply.elapsedTime / 1000);
+  });
+}
+
+/** GraphQL operation and root-field metrics; names outside `knownNames` are `other`. */
+export function createMetricsPlugin(metrics: Metrics, knownNames: ReadonlySet<string>): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      const started = performance.now();
+      return {
+        async executionDidStart() {
+          return {
+            willResolveField({ info }) {
+              if (info.path.prev !== undefined) return undefined;
+              const fieldStarted = performance.now();
+              const field = `${info.parentType.name}.${info.fieldName}`;
+              return () => metrics.graphql.rootFields.observe({ field }, (performance.now() - fieldStarted) / 1000);
+            },
+          };
+        },
+        async willSendResponse({ operation, operationName, response }) {
+          const name = operationName ? (knownNames.has(operationName) ? operationName : 'other') : 'anonymous';
+          const type = operation?.operation ?? 'unknown';
+          const result = response.body.kind === 'single' ? response.body.singleResult : undefined;
+          const status = !result?.errors ? 'success' : result.data ? 'partial' : 'error';
+          metrics.graphql.operations.inc({ operation_name: name, type, status });
+          metrics.graphql.duration.observe({ operation_name: name, type }, (performance.now() - started) / 1000);
+        },
+      };
+    },
+  };
+}
+
+/**
+ * `GET /metrics` in the Prometheus text format; with a token, only for `Authorization: Bearer
+ * <token>` (compared in constant time).
+ */
+export function registerMetricsRoute(server: FastifyInstance, metrics: Metrics, token: string | undefined): void {
+  const expected = token === undefined ? undefined : Buffer.from(`Bearer ${token}`);
+  server.get('/metrics', async (request, reply) => {
+    if (expected) {
+      const given = Buffer.from(request.headers.authorization ?? '');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'metrics need the bearer token' });
+      }
+    }
+    void reply.header('content-type', metrics.registry.contentType).header('cache-control', 'no-store');
+    return metrics.registry.metrics();
+  });
+}
