@@ -37,6 +37,7 @@ import {
   createMetricsPlugin,
   newRateLimitStats,
   registerHttpMetrics,
+  readBackupStatus,
   registerMetricsRoute,
   statementKind,
   type Metrics,
@@ -95,6 +96,7 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     redis: deps.redis?.client,
     migrations: loadMigrations(join(findProjectRoot(), 'prisma', 'migrations')),
     isShuttingDown: () => shuttingDown,
+    onVerdict: (status) => metrics.readiness(status),
   });
 
   const runInTransaction = createTransactionRunner({ prisma: database.prisma, logger });
@@ -132,6 +134,7 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     rateLimits: rateLimitStats,
     persisted: persistedStats,
     apqStoreErrors: () => apqStore?.stats.errors ?? 0,
+    backupStatus: () => readBackupStatus(join(config.backup.dir, 'backup-status.json')),
   });
 
   // Plugin order matters only where noted; each plugin owns one concern.

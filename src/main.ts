@@ -140,10 +140,13 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info('shutdown started', { signal });
-    const force = setTimeout(() => {
-      logger.error('shutdown timed out; exiting', { timeoutMs: config.shutdownTimeoutMs });
-      process.exit(1);
-    }, config.shutdownTimeoutMs + 5_000);
+    const force = setTimeout(
+      () => {
+        logger.error('shutdown timed out; exiting', { timeoutMs: config.shutdownTimeoutMs });
+        process.exit(1);
+      },
+      config.shutdownReadinessGraceMs + config.shutdownTimeoutMs + 5_000,
+    );
     force.unref();
     stop(running, logger).then(
       () => process.exit(0),

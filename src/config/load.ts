@@ -79,6 +79,7 @@ export interface AppConfig {
     };
   };
   shutdownTimeoutMs: number;
+  backup: { dir: string; keep: { daily: number; weekly: number; monthly: number } };
   /** /metrics: a separate port (0: the main one) and an optional bearer token. */
   metrics: { port: number; token: string | undefined };
   shutdownReadinessGraceMs: number;
@@ -436,6 +437,14 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
     },
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
     metrics: { port: values.METRICS_PORT, token: metricsTokenSource.value },
+    backup: {
+      dir: resolve(rootDir, values.BACKUP_DIR),
+      keep: {
+        daily: values.BACKUP_KEEP_DAILY,
+        weekly: values.BACKUP_KEEP_WEEKLY,
+        monthly: values.BACKUP_KEEP_MONTHLY,
+      },
+    },
     shutdownReadinessGraceMs: values.SHUTDOWN_READINESS_GRACE_MS,
     mail: { smtpUrl: smtpSource.value, from: values.MAIL_FROM, outboxPollMs: values.OUTBOX_POLL_MS },
     generatedSecrets,

@@ -161,6 +161,14 @@ export const configSpec = {
   }),
   SHUTDOWN_TIMEOUT_MS: num({ default: 30_000, desc: 'Longest drain of in-flight requests on SIGTERM (REQ 9.2).' }),
 
+  BACKUP_DIR: str({
+    default: '.data/backups',
+    desc: 'Folder of `npm run backup` dumps and backup-status.json (read by /metrics for the backup alerts); relative to the project root.',
+  }),
+  BACKUP_KEEP_DAILY: num({ default: 7, desc: 'Daily backups kept (the newest of each day).' }),
+  BACKUP_KEEP_WEEKLY: num({ default: 4, desc: 'Weekly backups kept (the newest of each ISO week).' }),
+  BACKUP_KEEP_MONTHLY: num({ default: 12, desc: 'Monthly backups kept (the newest of each month).' }),
+
   MAIL_FROM: str({ default: 'ERP Gateway <no-reply@erp.local>', desc: 'From address of notification emails.' }),
   OUTBOX_POLL_MS: num({
     default: 1_000,

@@ -10,6 +10,8 @@ export interface HealthRouteOptions {
   migrations: readonly Migration[];
   /** True once shutdown has begun: readiness answers 503 at once (REQ 8.4). */
   isShuttingDown(): boolean;
+  /** Told every readiness verdict (metrics: readiness flapping alerts). */
+  onVerdict?(status: Readiness, checks: Checks | undefined): void;
   /** Per-check budgets; all checks run in parallel, so the answer comes within 1 s (REQ 8.5). */
   timeouts?: { databaseMs: number; redisMs: number; migrationsMs: number };
 }
@@ -95,7 +97,10 @@ export function registerHealthRoutes(server: FastifyInstance, options: HealthRou
   server.get('/health/live', async () => ({ status: 'ok' }));
   server.get('/health/ready', async (_request, reply) => {
     void reply.header('cache-control', 'no-store');
-    if (options.isShuttingDown()) return reply.code(503).send({ status: 'shutting_down' });
+    if (options.isShuttingDown()) {
+      options.onVerdict?.('shutting_down', undefined);
+      return reply.code(503).send({ status: 'shutting_down' });
+    }
     const redis = options.redis;
     const [database, redisCheck, migrations] = await Promise.all([
       timed(async () => {
@@ -110,6 +115,7 @@ export function registerHealthRoutes(server: FastifyInstance, options: HealthRou
     ]);
     const checks: Checks = { database, redis: redisCheck, migrations };
     const verdict = readiness(checks, options.isShuttingDown());
+    options.onVerdict?.(verdict.status, checks);
     return reply.code(verdict.httpStatus).send({ status: verdict.status, checks });
   });
 }

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -48,6 +49,26 @@ export interface MetricSources {
   rateLimits: RateLimitStats;
   persisted: { hits: number; unknown: number; rejected: number };
   apqStoreErrors(): number;
+  /** The backup job's status file, if any (`npm run backup` writes it). */
+  backupStatus?(): BackupStatus | undefined;
+}
+
+/** BACKUP_DIR/backup-status.json, written by every `npm run backup` attempt. */
+export interface BackupStatus {
+  lastAttemptAt: string;
+  lastSuccessAt: string | null;
+  ok: boolean;
+  error?: string;
+  file?: string;
+}
+
+/** Reads a backup status file; absent or unreadable means no backup has run here. */
+export function readBackupStatus(path: string): BackupStatus | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as BackupStatus;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Requests refused by each rate-limit layer, and calls counted in memory while Redis was down. */
@@ -138,11 +159,30 @@ export function createMetrics() {
     }),
   };
 
+  const ready = new Gauge({
+    name: 'gateway_ready',
+    help: 'Last readiness verdict: 1 ready or degraded, 0 not ready or shutting down (alerts on flapping).',
+    registers: [registry],
+  });
+  ready.set(1);
+  const readinessChecks = new Counter({
+    name: 'gateway_readiness_checks_total',
+    help: 'Readiness checks answered, by verdict (ready, degraded, not_ready, shutting_down).',
+    labelNames: ['status'],
+    registers: [registry],
+  });
+
   return {
     registry,
     http,
     graphql,
     db,
+
+    /** Records a readiness verdict of /health/ready. */
+    readiness(status: string): void {
+      readinessChecks.inc({ status });
+      ready.set(status === 'ready' || status === 'degraded' ? 1 : 0);
+    },
 
     /** Counts and gauges kept by the components themselves, mirrored at scrape time. */
     observe(sources: MetricSources): void {
@@ -196,6 +236,24 @@ export function createMetrics() {
         'Rate-limit checks counted in this instance only because Redis was unavailable.',
         () => [[{}, limits.degradedCalls()]],
       );
+      if (sources.backupStatus) {
+        const read = sources.backupStatus;
+        mirroredGauge(
+          registry,
+          'backup_last_success_timestamp_seconds',
+          'When the last verified backup finished (0: never), from BACKUP_DIR/backup-status.json.',
+          () => {
+            const lastSuccessAt = read()?.lastSuccessAt;
+            return [[{}, lastSuccessAt ? Date.parse(lastSuccessAt) / 1000 : 0]];
+          },
+        );
+        mirroredGauge(
+          registry,
+          'backup_last_attempt_success',
+          'Whether the last backup attempt succeeded (1) or failed after its retry (0); 1 before any attempt.',
+          () => [[{}, read()?.ok === false ? 0 : 1]],
+        );
+      }
       const persisted = sources.persisted;
       mirroredCounter(
         registry,
