@@ -80,6 +80,8 @@ export interface AppConfig {
   };
   shutdownTimeoutMs: number;
   backup: { dir: string; keep: { daily: number; weekly: number; monthly: number } };
+  /** OpenTelemetry; `endpoint` empty: tracing off. */
+  tracing: { endpoint: string; serviceName: string; sampleRatio: number; resolverDepth: number; exportDelayMs: number };
   /** /metrics: a separate port (0: the main one) and an optional bearer token. */
   metrics: { port: number; token: string | undefined };
   shutdownReadinessGraceMs: number;
@@ -323,6 +325,12 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
 
   if (isProductionLike && values.GRAPHQL_SANDBOX) problems.push('GRAPHQL_SANDBOX must be false in staging/production');
   const sandboxHeaders = parseHeaders(values.GRAPHQL_SANDBOX_HEADERS, problems);
+  if (values.TRACING_SAMPLE_RATIO < 0 || values.TRACING_SAMPLE_RATIO > 1) {
+    problems.push('TRACING_SAMPLE_RATIO must be between 0 and 1');
+  }
+  if (values.TRACING_OTLP_ENDPOINT && !/^https?:\/\//.test(values.TRACING_OTLP_ENDPOINT)) {
+    problems.push('TRACING_OTLP_ENDPOINT must be an http:// or https:// URL');
+  }
   if (values.FIELD_RATE_LIMIT_SCALE <= 0) problems.push('FIELD_RATE_LIMIT_SCALE must be positive');
   if (values.GRAPHQL_EXECUTION_TIMEOUT_MS <= 0) problems.push('GRAPHQL_EXECUTION_TIMEOUT_MS must be positive');
   if (values.PERSISTED_OPERATIONS_MODE !== 'off' && listOf(values.PERSISTED_OPERATIONS_MANIFESTS).length === 0) {
@@ -437,6 +445,13 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
     },
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
     metrics: { port: values.METRICS_PORT, token: metricsTokenSource.value },
+    tracing: {
+      endpoint: values.TRACING_OTLP_ENDPOINT,
+      serviceName: values.TRACING_SERVICE_NAME,
+      sampleRatio: values.TRACING_SAMPLE_RATIO,
+      resolverDepth: values.TRACING_RESOLVER_DEPTH,
+      exportDelayMs: values.TRACING_EXPORT_DELAY_MS,
+    },
     backup: {
       dir: resolve(rootDir, values.BACKUP_DIR),
       keep: {

@@ -155,6 +155,20 @@ export const configSpec = {
     default: 0,
     desc: 'Port of a separate listener serving only /metrics (same HOST); 0 serves /metrics on PORT.',
   }),
+  TRACING_OTLP_ENDPOINT: str({
+    default: '',
+    desc: 'OTLP/HTTP traces URL, e.g. http://jaeger:4318/v1/traces; empty turns tracing off.',
+  }),
+  TRACING_SAMPLE_RATIO: num({
+    default: 0.1,
+    desc: 'Share of new traces sampled (0..1); a sampled or unsampled traceparent from the caller is followed.',
+  }),
+  TRACING_RESOLVER_DEPTH: num({
+    default: 2,
+    desc: 'Deepest GraphQL field path that gets a resolver span (-1: all); SQL and Redis spans are always kept.',
+  }),
+  TRACING_SERVICE_NAME: str({ default: 'erp-gateway', desc: 'service.name of exported spans.' }),
+  TRACING_EXPORT_DELAY_MS: num({ default: 5_000, desc: 'How long finished spans are batched before export.' }),
   SHUTDOWN_READINESS_GRACE_MS: num({
     default: 0,
     desc: 'On SIGTERM, how long readiness answers 503 while requests are still accepted, before the listener closes (load balancers notice first); 0 with a Kubernetes preStop delay instead.',

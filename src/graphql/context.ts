@@ -7,12 +7,15 @@ import { AppError } from '../errors/index.js';
 import type { Identity } from '../modules/identity/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { ServiceContext } from '../platform/service-context.js';
+import { activeTraceId } from '../observability/tracing.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
 /** Everything a resolver may use, built once per request (DESIGN.md section 2, step 3). */
 export interface GraphQLContext extends ServiceContext {
   /** Correlation id: the client's x-request-id when well-formed, else generated. */
   requestId: string;
+  /** The request's trace id when it is traced (errors carry it next to the correlation id). */
+  traceId: string | undefined;
   /** Client address as resolved through the trusted proxy list only. */
   clientIp: string;
   userAgent: string | undefined;
@@ -75,6 +78,7 @@ export function createContextFactory(options: ContextFactoryOptions) {
     }
     return {
       requestId: request.id,
+      traceId: activeTraceId(),
       clientIp: request.ip,
       userAgent: request.headers['user-agent'],
       logger: logger.child({ requestId: request.id, ...(actor.userId ? { userId: actor.userId } : {}) }),

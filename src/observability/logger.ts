@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import winston from 'winston';
 
 export type Logger = winston.Logger;
@@ -80,6 +81,19 @@ const redact = winston.format((info, opts) => {
   return info;
 });
 
+/**
+ * The trace and span of the active OpenTelemetry context on every line written inside a traced
+ * request (REQ 12), so a log line leads to its trace and back. Nothing is added when not tracing.
+ */
+const traceContext = winston.format((info) => {
+  const spanContext = trace.getActiveSpan()?.spanContext();
+  if (spanContext && trace.isSpanContextValid(spanContext) && info.traceId === undefined) {
+    info.traceId = spanContext.traceId;
+    info.spanId = spanContext.spanId;
+  }
+  return info;
+});
+
 /** Structured JSON logs (REQ 3.3): every line has a timestamp, level, message and context fields. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const secrets = [...(options.secretValues ?? [])].sort((a, b) => b.length - a.length);
@@ -96,7 +110,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   return winston.createLogger({
     level: options.level ?? 'info',
     defaultMeta: options.defaultMeta,
-    format: winston.format.combine(winston.format.timestamp(), redact({ secrets }), output),
+    format: winston.format.combine(winston.format.timestamp(), traceContext(), redact({ secrets }), output),
     transports: [new winston.transports.Stream({ stream: options.stream ?? process.stdout })],
   });
 }

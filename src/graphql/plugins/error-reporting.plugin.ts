@@ -1,3 +1,4 @@
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { getOperationAST, type GraphQLFormattedError } from 'graphql';
 import { ERROR_CATALOG, ErrorCode } from '../../errors/index.js';
@@ -44,9 +45,18 @@ export function createErrorReportingPlugin(): ApolloServerPlugin<GraphQLContext>
           // Validation failures happen before Apollo resolves the operation: read the name off the parsed document.
           const name =
             operationName ?? request.operationName ?? (document ? getOperationAST(document)?.name?.value : undefined);
+          // The request's span (when tracing) records each error; 5xx-class ones mark it failed.
+          const span = trace.getActiveSpan();
           for (const error of errors) {
             const appError = resolveAppError(error);
             const entry = ERROR_CATALOG[appError.code];
+            span?.addEvent('exception', {
+              'exception.type': appError.code,
+              'exception.message': appError.message,
+              'graphql.error.code': appError.code,
+              ...(error.path ? { 'graphql.error.path': error.path.join('.') } : {}),
+            });
+            if (entry.logLevel === 'error') span?.setStatus({ code: SpanStatusCode.ERROR, message: appError.code });
             contextValue.logger.log(entry.logLevel, appError.message, {
               code: appError.code,
               operationName: name ?? null,
@@ -60,7 +70,10 @@ export function createErrorReportingPlugin(): ApolloServerPlugin<GraphQLContext>
           if (response.body.kind !== 'single' || !response.body.singleResult.errors) return;
           for (const error of response.body.singleResult.errors) {
             (error.extensions as Record<string, unknown> | undefined) ??= {};
-            Object.assign(error.extensions as Record<string, unknown>, { correlationId: contextValue.requestId });
+            Object.assign(error.extensions as Record<string, unknown>, {
+              correlationId: contextValue.requestId,
+              ...(contextValue.traceId ? { traceId: contextValue.traceId } : {}),
+            });
           }
           throttledStatus(response.body.singleResult, response.http);
         },

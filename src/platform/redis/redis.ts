@@ -1,7 +1,12 @@
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type * as IORedis from 'ioredis';
 import type { Logger } from '../../observability/logger.js';
 
-export type RedisClient = Redis;
+// Loaded through require, so that OpenTelemetry's ioredis instrumentation (a require hook)
+// patches it: an ESM import of this CommonJS package would bypass the hook.
+const { Redis } = createRequire(import.meta.url)('ioredis') as typeof IORedis;
+
+export type RedisClient = IORedis.Redis;
 
 export interface RedisOptions {
   url: string;

@@ -1,0 +1,196 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dropDatabase, REDIS_URL } from '../helpers/databases.js';
+import { ROOT, scratchDatabase, strongSecret, uniqueTag } from '../helpers/kit.js';
+
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  attributes?: { key: string; value: Record<string, unknown> }[];
+  status?: { code?: number };
+  events?: { name: string; attributes: { key: string; value: Record<string, unknown> }[] }[];
+}
+
+/** A real OTLP/HTTP receiver on loopback: decodes every export (JSON encoding) into spans. */
+async function startReceiver(): Promise<{ url: string; spans: OtlpSpan[]; server: Server; contentTypes: Set<string> }> {
+  const spans: OtlpSpan[] = [];
+  const contentTypes = new Set<string>();
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      contentTypes.add(String(request.headers['content-type']));
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[];
+      };
+      for (const resource of body.resourceSpans) for (const scope of resource.scopeSpans) spans.push(...scope.spans);
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}/v1/traces`, spans, server, contentTypes };
+}
+
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function attribute(span: OtlpSpan, key: string): unknown {
+  const value = span.attributes?.find((a) => a.key === key)?.value;
+  return value ? Object.values(value)[0] : undefined;
+}
+
+// REQ 12 / PROP 15: the real entry point exports its spans to a real OTLP receiver.
+describe('tracing over OTLP/HTTP', () => {
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let child: ChildProcess;
+  let output = '';
+  let base = '';
+  const scratch: string[] = [];
+
+  beforeAll(async () => {
+    receiver = await startReceiver();
+    const { url, name } = await scratchDatabase('tracing', { migrated: true });
+    scratch.push(name);
+    const port = await freePort();
+    child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts')], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        NODE_ENV: 'test',
+        LOG_FORMAT: 'json',
+        LOG_LEVEL: 'http',
+        PORT: String(port),
+        DATABASE_URL: url,
+        REDIS_URL,
+        REDIS_KEY_PREFIX: `test:tracing:${uniqueTag()}:`,
+        JWT_SECRETS: strongSecret(),
+        PASSWORD_PEPPER: strongSecret(),
+        TRACING_OTLP_ENDPOINT: receiver.url,
+        TRACING_SAMPLE_RATIO: '1',
+        TRACING_EXPORT_DELAY_MS: '100',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await until(() => output.includes('gateway listening'), 'the gateway to listen');
+    base = `http://127.0.0.1:${port}`;
+  }, 60_000);
+
+  afterAll(async () => {
+    if (child.exitCode === null) {
+      const exited = new Promise((resolve) => child.on('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    receiver.server.close();
+    for (const name of scratch) await dropDatabase(name);
+  });
+
+  async function post(query: string, headers: Record<string, string> = {}) {
+    const res = await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ query }),
+    });
+    return { status: res.status, body: (await res.json()) as { errors?: { extensions: Record<string, unknown> }[] } };
+  }
+
+  it('continues the caller’s trace: HTTP, GraphQL, resolver, SQL and Redis spans in one tree', async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const callerSpan = '00f067aa0ba902b7';
+    const res = await post('{ products(limit: 2) { items { id variants { id } } } }', {
+      traceparent: `00-${traceId}-${callerSpan}-01`,
+    });
+    expect(res.status).toBe(200);
+    await until(
+      () => receiver.spans.some((s) => s.traceId === traceId && s.kind === 2),
+      'the request span to be exported',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const spans = receiver.spans.filter((s) => s.traceId === traceId);
+    const byId = new Map(spans.map((s) => [s.spanId, s]));
+    const root = spans.find((s) => s.kind === 2)!; // SERVER
+    expect(root.parentSpanId).toBe(callerSpan);
+    expect(attribute(root, 'http.route') ?? attribute(root, 'url.path') ?? attribute(root, 'http.target')).toMatch(
+      /graphql/,
+    );
+    // Every other span hangs off the request span, through its parents.
+    for (const span of spans) {
+      let current: OtlpSpan | undefined = span;
+      let hops = 0;
+      while (current && current !== root && hops < 50) {
+        current = current.parentSpanId ? byId.get(current.parentSpanId) : undefined;
+        hops += 1;
+      }
+      expect(current, `${span.name} reaches the request span`).toBe(root);
+    }
+    const names = spans.map((s) => s.name);
+    expect(names).toContain('graphql.parse');
+    expect(names).toContain('graphql.validate');
+    expect(names.some((n) => n === 'query' || n.startsWith('query'))).toBe(true);
+    expect(names.some((n) => n.startsWith('graphql.resolve products'))).toBe(true);
+    expect(names.filter((n) => n.startsWith('pg.query')).length).toBeGreaterThanOrEqual(2);
+    expect(spans.some((s) => attribute(s, 'db.system') === 'redis' || attribute(s, 'db.system.name') === 'redis')).toBe(
+      true,
+    );
+    // The log lines written inside the request carry its trace id.
+    expect(output.split('\n').some((line) => line.includes(`"traceId":"${traceId}"`))).toBe(true);
+    expect(receiver.contentTypes.has('application/json')).toBe(true);
+  });
+
+  it('puts the trace id in error responses and records the error on the request span', async () => {
+    const traceId = 'a3ce929d0e0e47364bf92f3577b34da6';
+    const res = await post('{ product(id: "not-a-uuid") { id } }', {
+      traceparent: `00-${traceId}-00f067aa0ba902b7-01`,
+    });
+    expect(res.body.errors?.[0]?.extensions).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED', traceId });
+    await until(
+      () => receiver.spans.some((s) => s.traceId === traceId && s.kind === 2),
+      'the request span to be exported',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The request span records the error as an exception event with its catalog code.
+    const events = receiver.spans.filter((s) => s.traceId === traceId).flatMap((s) => s.events ?? []);
+    const codes = events
+      .filter((e) => e.name === 'exception')
+      .map((e) => e.attributes.find((a) => a.key === 'graphql.error.code')?.value.stringValue);
+    expect(codes).toContain('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('PROP 15: concurrent requests get unique trace ids', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 2, max: 8 }), async (concurrent) => {
+        const responses = await Promise.all(
+          Array.from({ length: concurrent }, () => post('{ product(id: "not-a-uuid") { id } }')),
+        );
+        const ids = responses.map((r) => r.body.errors?.[0]?.extensions.traceId as string);
+        for (const id of ids) expect(id).toMatch(/^[0-9a-f]{32}$/);
+        expect(new Set(ids).size).toBe(concurrent);
+      }),
+      { numRuns: 100 },
+    );
+  }, 120_000);
+});
