@@ -6,6 +6,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AppConfig } from './config/index.js';
+import { compareForReload, reloadableSettings } from './config/reload.js';
 import { createContextFactory, type GraphQLContext, type RuntimeInfo } from './graphql/context.js';
 import { formatGraphQLError } from './graphql/errors.js';
 import { createOperationLimitsPlugin } from './graphql/operation-limits.js';
@@ -61,6 +62,11 @@ export interface App {
   metrics: Metrics;
   identity: Identity;
   audit: AuditWriter;
+  /**
+   * Applies a freshly loaded configuration's log level, operation limits and rate limits at once;
+   * returns what changed and what (connections, secrets, ports…) needs a restart instead.
+   */
+  reload(next: AppConfig): { changed: string[]; needsRestart: string[] };
   /** Stops accepting, drains in-flight operations, then closes the HTTP server. */
   close(): Promise<void>;
 }
@@ -110,12 +116,16 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     logger,
     redisKeyPrefix: config.redis.keyPrefix,
   });
+  // Settings a configuration reload may change (SIGHUP, REQ 15.4): the plugins read them per request.
+  let running = config;
+  const live = reloadableSettings(config);
+  const parseOptions = { maxTokens: live.limits.tokens };
   const slidingLog = createSlidingLog({ redis: deps.redis?.client, logger });
   const windowCounter = createWindowCounter({ redis: deps.redis?.client, logger });
   const rateLimitStats = newRateLimitStats(() => slidingLog.stats.degradedCalls + windowCounter.stats.degradedCalls);
   // Per-field @rateLimit needs the shared store, so it is applied here rather than in the schema build.
   const schema = applyRateLimitDirectives(await buildGraphQLSchema(), slidingLog, {
-    scale: config.graphql.rateLimits.fieldScale,
+    limits: live.rateLimits,
     stats: rateLimitStats,
   });
   const persisted = config.graphql.persisted;
@@ -143,12 +153,12 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     createDrainPlugin(server, { timeoutMs: config.shutdownTimeoutMs, logger }),
     createErrorReportingPlugin(),
     // Limits before execution: nothing of an oversized operation runs.
-    createOperationLimitsPlugin(config.graphql.limits),
+    createOperationLimitsPlugin(live.limits),
     // After the limits: the budget spends the cost they measured.
     createRateLimitPlugin({
       counter: windowCounter,
       logger,
-      limits: config.graphql.rateLimits,
+      limits: live.rateLimits,
       stats: rateLimitStats,
     }),
     // Operation names are labels only when a manifest knows them (bounded cardinality).
@@ -178,7 +188,7 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     // Parsed and validated documents by hash, with the manifest's documents always present.
     documentStore: createDocumentStore(manifestOperations),
     // The parser stops counting at this many tokens: huge documents cost no more than that.
-    parseOptions: { maxTokens: config.graphql.limits.tokens },
+    parseOptions,
     // main.ts owns the signals and the shutdown order (docs/lifecycle.md).
     stopOnTerminationSignals: false,
   });
@@ -226,6 +236,20 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     metrics,
     identity,
     audit,
+    reload(next) {
+      const { changed, needsRestart } = compareForReload(running, next);
+      const settings = reloadableSettings(next);
+      Object.assign(live.limits, settings.limits);
+      Object.assign(live.rateLimits, settings.rateLimits);
+      parseOptions.maxTokens = settings.limits.tokens;
+      logger.level = settings.logLevel;
+      running = next;
+      logger.info('configuration reloaded', { changed });
+      if (needsRestart.length > 0) {
+        logger.warn('configuration changes that need a restart were not applied', { settings: needsRestart });
+      }
+      return { changed, needsRestart };
+    },
     async close() {
       // Readiness answers 503 from here on, so load balancers stop sending (REQ 8.4, 9.1); during
       // the grace period requests are still served, then the listener closes and drains.

@@ -2,6 +2,8 @@
 // only once tracing is installed so that http, pg, ioredis and graphql are instrumented.
 // Decorator metadata for type-graphql must exist before any resolver module is evaluated.
 import 'reflect-metadata';
+import { watch } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { ConfigError, loadConfig, type AppConfig } from './config/index.js';
 import { createLogger } from './observability/logger.js';
 import { startTracing } from './observability/tracing.js';
@@ -54,6 +56,36 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+
+  // Hot reload (REQ 15.4): SIGHUP, or CONFIG_FILE changing, re-reads the configuration and
+  // applies the log level, operation limits and rate limits; an invalid file changes nothing.
+  const reload = (trigger: string) => {
+    if (stopping || !running.app) return;
+    let next: AppConfig;
+    try {
+      next = loadConfig({ rootDir });
+    } catch (error) {
+      logger.error('configuration reload refused: keeping the running configuration', {
+        trigger,
+        problems: error instanceof ConfigError ? error.problems : [String(error)],
+      });
+      return;
+    }
+    logger.info('configuration reload requested', { trigger });
+    running.app.reload(next);
+  };
+  process.on('SIGHUP', () => reload('SIGHUP'));
+  if (config.configFile && config.watchConfigFile) {
+    const file = config.configFile;
+    let debounce: NodeJS.Timeout | undefined;
+    // The folder, not the file: editors and ConfigMap updates replace the file rather than write it.
+    watch(dirname(file), (_event, name) => {
+      // Kubernetes swaps a ConfigMap's files through its ..data link.
+      if (name !== basename(file) && name !== '..data') return;
+      clearTimeout(debounce);
+      debounce = setTimeout(() => reload('CONFIG_FILE changed'), 200);
+    }).unref();
+  }
 
   try {
     await start(config, logger, rootDir, running);

@@ -7,6 +7,9 @@ import { configSpec, ENVIRONMENTS, type Environment, type SecretVariable } from 
 
 export interface AppConfig {
   env: Environment;
+  /** Absolute path of CONFIG_FILE when one is used, and whether changes to it are applied live. */
+  configFile: string | undefined;
+  watchConfigFile: boolean;
   /** staging and production: no embedded defaults, no generated secrets, strict checks. */
   isProductionLike: boolean;
   http: {
@@ -360,6 +363,12 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
 
   return Object.freeze({
     env: nodeEnv,
+    configFile: configFilePath
+      ? isAbsolute(configFilePath)
+        ? configFilePath
+        : resolve(rootDir, configFilePath)
+      : undefined,
+    watchConfigFile: values.CONFIG_FILE_WATCH,
     isProductionLike,
     http: {
       host: values.HOST,

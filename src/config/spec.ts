@@ -21,6 +21,10 @@ export const configSpec = {
     default: '',
     desc: 'Optional dotenv-format file with deployment settings; environment variables win over it.',
   }),
+  CONFIG_FILE_WATCH: bool({
+    default: true,
+    desc: 'Reload the log level, operation limits and rate limits when CONFIG_FILE changes (SIGHUP always reloads).',
+  }),
   HOST: str({ default: '0.0.0.0', desc: 'Interface the HTTP server listens on.' }),
   PORT: port({ default: 4000, desc: 'HTTP port of the GraphQL endpoint and the health routes.' }),
   BODY_LIMIT_BYTES: num({ default: 1_048_576, desc: 'Largest accepted request body, in bytes.' }),

@@ -49,7 +49,8 @@ interface RateLimitArgs {
 export function applyRateLimitDirectives(
   schema: GraphQLSchema,
   log: SlidingLog,
-  options: { scale: number; stats?: { field: number } } = { scale: 1 },
+  /** `limits.fieldScale` is read per call, so a configuration reload applies at once. */
+  options: { limits: { fieldScale: number }; stats?: { field: number } } = { limits: { fieldScale: 1 } },
 ): GraphQLSchema {
   return mapSchema(schema, {
     [MapperKind.OBJECT_FIELD]: (fieldConfig, fieldName, typeName) => {
@@ -59,21 +60,22 @@ export function applyRateLimitDirectives(
       if (!Number.isFinite(windowMs) || windowMs < 1_000 || limit.max < 1) {
         throw new Error(`${typeName}.${fieldName}: @rateLimit needs a window of at least "1s" and max >= 1`);
       }
-      const max = Math.max(1, Math.round(limit.max * options.scale));
+      const maxNow = () => Math.max(1, Math.round(limit.max * options.limits.fieldScale));
       const limiter = getGraphQLRateLimiter({
         identifyContext: (context: GraphQLContext) => context.actor.userId ?? `ip:${context.clientIp}`,
         store: {
           getForIdentity: ({ contextIdentity, fieldIdentity }) =>
-            log.record(`rl:field:${typeName}.${fieldIdentity}:${contextIdentity}`, windowMs, max),
+            log.record(`rl:field:${typeName}.${fieldIdentity}:${contextIdentity}`, windowMs, maxNow()),
           // Already recorded, atomically, by getForIdentity.
           setForIdentity: () => undefined,
         },
       });
       const resolve = fieldConfig.resolve ?? defaultFieldResolver;
-      const limiterArgs = { window: limit.window, max, identityArgs: limit.identityArgs ?? [] };
       return {
         ...fieldConfig,
         async resolve(source, args, context: GraphQLContext, info) {
+          const max = maxNow();
+          const limiterArgs = { window: limit.window, max, identityArgs: limit.identityArgs ?? [] };
           const limited = await limiter({ parent: source, args, context, info }, limiterArgs);
           // The log does not say when its oldest call leaves the window: the whole window is an upper bound.
           if (limited) {

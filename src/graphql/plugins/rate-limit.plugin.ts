@@ -34,14 +34,15 @@ function rateLimited(message: string, retryAfterSeconds: number): GraphQLError {
  */
 export function createRateLimitPlugin(options: RateLimitOptions): ApolloServerPlugin<GraphQLContext> {
   const { counter, logger, limits, stats } = options;
-  const allowlist = new Set(limits.allowlist);
   return {
     async requestDidStart() {
       let report: { requested: number; remaining: number; resetAt: Date } | undefined;
       return {
         async didResolveOperation({ contextValue }) {
           const { clientIp, actor } = contextValue;
-          if (allowlist.has(clientIp) || (actor.userId !== null && allowlist.has(actor.userId))) return;
+          // Read per request: SIGHUP may change the limits and the allowlist (hot reload).
+          const allowlist = limits.allowlist;
+          if (allowlist.includes(clientIp) || (actor.userId !== null && allowlist.includes(actor.userId))) return;
           const ip = await counter.add(`rl:ip:${clientIp}`, 1, 60);
           if (ip.count > limits.ipPerMinute) {
             stats.ip += 1;

@@ -24,7 +24,7 @@ export interface RedisOptions {
  * degrades, it never fails requests the database alone can serve): no offline queue, one
  * retry per command, a short command timeout, and reconnection in the background.
  */
-export function createRedis(options: RedisOptions): Redis {
+export function createRedis(options: RedisOptions): RedisClient {
   const logger = options.logger.child({ component: 'redis', connection: options.name ?? 'main' });
   const redis = new Redis(options.url, {
     connectionName: options.name ?? 'erp-gateway',
@@ -50,7 +50,7 @@ export function createRedis(options: RedisOptions): Redis {
 }
 
 /** Waits until the connection is ready (startup), or gives up after `timeoutMs` without failing. */
-export async function waitForRedis(redis: Redis, timeoutMs = 2_000): Promise<boolean> {
+export async function waitForRedis(redis: RedisClient, timeoutMs = 2_000): Promise<boolean> {
   if (redis.status === 'ready') return true;
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
