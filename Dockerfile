@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1
 # The gateway image: Node 24 LTS (DESIGN.md section 5), compiled JavaScript only, non-root.
+# Two images come out of this file (docs/deployment.md):
 #
-#   docker build -t erp-gateway .
+#   docker build -t erp-gateway .                                # the gateway (default target)
+#   docker build --target backup -t erp-gateway-backup .         # the backup job (adds pg_dump)
 #   docker run -p 4000:4000 -e DATABASE_URL_FILE=/run/secrets/db_url ... erp-gateway
 #
 # NODE_ENV=production: loadConfig refuses to start without DATABASE_URL, REDIS_URL,
@@ -10,7 +12,7 @@
 #
 # Migrations: tsx is a devDependency and is not in this image, so `npm run db:migrate` does
 # not work here. Run the compiled runner (same flags: --status, --allow-destructive=<name>,
-# --mark-rolled-back <name>) once per release, e.g. as a Kubernetes Job or init container:
+# --mark-rolled-back <name>) once per release, before the rollout (deploy/k8s/migrate-job.yaml):
 #
 #   docker run --rm -e DATABASE_URL_FILE=... -e ... erp-gateway node dist/src/platform/db/migrate.cli.js
 
@@ -66,3 +68,23 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
 # Exec form: node is PID 1 and receives SIGTERM itself (src/main.ts drains, then closes the
 # database). No shell in between to swallow the signal.
 CMD ["node", "--enable-source-maps", "dist/src/main.js"]
+
+# ---- backup: the gateway image plus pg_dump, for the backup CronJob ---------------------------
+# Same code and configuration as the gateway (the backup CLI loads the same settings and
+# secrets), plus the PostgreSQL client tools. pg_dump must be at least the server's major
+# version: node:24-slim is Debian bookworm, whose postgresql-client is 15. For a newer server,
+# build on a Debian with a newer client: --build-arg NODE_IMAGE=node:24-trixie-slim (client 17).
+FROM runtime AS backup
+USER root
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends postgresql-client \
+ && rm -rf /var/lib/apt/lists/*
+USER node
+# A one-shot job: no HTTP server to health-check.
+HEALTHCHECK NONE
+CMD ["node", "--enable-source-maps", "dist/src/platform/db/backup.cli.js"]
+
+# ---- gateway: the default target --------------------------------------------------------------
+# The last stage is what a plain `docker build .` produces, so it must stay the gateway. BuildKit
+# builds only the stages a target needs: building it never runs the backup stage's apt-get.
+FROM runtime AS gateway
