@@ -1,11 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropDatabase, REDIS_URL } from '../helpers/databases.js';
-import { ROOT, scratchDatabase, strongSecret, uniqueTag } from '../helpers/kit.js';
+import { dropDatabase } from '../helpers/databases.js';
+import { startGatewayProcess, until, type GatewayProcess } from '../helpers/gateway-process.js';
+import { scratchDatabase } from '../helpers/kit.js';
 
 interface OtlpSpan {
   traceId: string;
@@ -39,22 +37,6 @@ async function startReceiver(): Promise<{ url: string; spans: OtlpSpan[]; server
   return { url: `http://127.0.0.1:${port}/v1/traces`, spans, server, contentTypes };
 }
 
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 function attribute(span: OtlpSpan, key: string): unknown {
   const value = span.attributes?.find((a) => a.key === key)?.value;
   return value ? Object.values(value)[0] : undefined;
@@ -63,54 +45,29 @@ function attribute(span: OtlpSpan, key: string): unknown {
 // REQ 12 / PROP 15: the real entry point exports its spans to a real OTLP receiver.
 describe('tracing over OTLP/HTTP', () => {
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
-  let child: ChildProcess;
-  let output = '';
-  let base = '';
+  let gateway: GatewayProcess;
   const scratch: string[] = [];
 
   beforeAll(async () => {
     receiver = await startReceiver();
     const { url, name } = await scratchDatabase('tracing', { migrated: true });
     scratch.push(name);
-    const port = await freePort();
-    child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts')], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        NODE_ENV: 'test',
-        LOG_FORMAT: 'json',
-        LOG_LEVEL: 'http',
-        PORT: String(port),
-        DATABASE_URL: url,
-        REDIS_URL,
-        REDIS_KEY_PREFIX: `test:tracing:${uniqueTag()}:`,
-        JWT_SECRETS: strongSecret(),
-        PASSWORD_PEPPER: strongSecret(),
-        TRACING_OTLP_ENDPOINT: receiver.url,
-        TRACING_SAMPLE_RATIO: '1',
-        TRACING_EXPORT_DELAY_MS: '100',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    gateway = await startGatewayProcess(url, {
+      LOG_LEVEL: 'http',
+      TRACING_OTLP_ENDPOINT: receiver.url,
+      TRACING_SAMPLE_RATIO: '1',
+      TRACING_EXPORT_DELAY_MS: '100',
     });
-    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await until(() => output.includes('gateway listening'), 'the gateway to listen');
-    base = `http://127.0.0.1:${port}`;
   }, 60_000);
 
   afterAll(async () => {
-    if (child.exitCode === null) {
-      const exited = new Promise((resolve) => child.on('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await gateway.stop();
     receiver.server.close();
     for (const name of scratch) await dropDatabase(name);
   });
 
   async function post(query: string, headers: Record<string, string> = {}) {
-    const res = await fetch(`${base}/graphql`, {
+    const res = await fetch(`${gateway.base}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify({ query }),
@@ -157,7 +114,12 @@ describe('tracing over OTLP/HTTP', () => {
       true,
     );
     // The log lines written inside the request carry its trace id.
-    expect(output.split('\n').some((line) => line.includes(`"traceId":"${traceId}"`))).toBe(true);
+    expect(
+      gateway
+        .output()
+        .split('\n')
+        .some((line) => line.includes(`"traceId":"${traceId}"`)),
+    ).toBe(true);
     expect(receiver.contentTypes.has('application/json')).toBe(true);
   });
 
