@@ -55,6 +55,8 @@ COPY config/ ./config/
 # The persisted-operation manifest the production default (safelist) serves; mount more manifests
 # (one per client app version) and list them in PERSISTED_OPERATIONS_MANIFESTS.
 COPY schema/generated/persisted-operations.json ./schema/generated/
+# The clients' operations: /api/docs shows them as examples.
+COPY schema/operations/ ./schema/operations/
 # The one writable folder: the embedded database's default EMBEDDED_DB_DIR (.data/pglite),
 # used only when the image is run with NODE_ENV=development (plus HOST=0.0.0.0 to be reachable)
 # and no DATABASE_URL.

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 source scripts/node-env.sh
 ensure_deps
 bash scripts/ensure-services.sh
+bash scripts/ensure-tools.sh
 node scripts/prisma-generate.mjs
 
 step() { echo; echo "> $*"; }

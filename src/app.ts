@@ -20,6 +20,7 @@ import {
   withManifestOperations,
   type PersistedOperationStats,
 } from './graphql/persisted-operations.js';
+import { registerApiDocsRoute } from './http/api-docs.js';
 import { createGraphQLHandler } from './http/graphql-handler.js';
 import { applyRateLimitDirectives } from './graphql/directives/rate-limit.directive.js';
 import { createApqStore } from './platform/redis/apq-store.js';
@@ -215,6 +216,8 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
           : undefined,
     }),
   });
+  // The API reference, rendered once from the SDL the gateway serves (every environment).
+  registerApiDocsRoute(server, { schema, operationsDir: join(findProjectRoot(), 'schema', 'operations') });
   if (config.graphql.sandbox) {
     server.get('/', (_request, reply) => reply.redirect('/graphql'));
   }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import underPressure from '@fastify/under-pressure';
@@ -10,6 +11,24 @@ const SANDBOX_SOURCES = [
   'https://embeddable-sandbox.cdn.apollographql.com',
   'https://apollo-server-landing-page.cdn.apollographql.com',
 ];
+
+/**
+ * The CSP of the pages the gateway renders itself (the API reference at /api/docs), the same in
+ * every environment: nothing loads from anywhere, no script runs, and only the page's own
+ * inline `<style>` blocks apply, pinned by their SHA-256 (the page is rendered once, so a hash
+ * works where a per-response nonce would defeat caching). Sent by the route, it replaces the
+ * API's policy of registerSecurity below, including the wider Sandbox one.
+ */
+export function renderedPageCsp(inlineStyles: readonly string[]): string {
+  const hashes = inlineStyles.map((css) => `'sha256-${createHash('sha256').update(css, 'utf8').digest('base64')}'`);
+  return [
+    "default-src 'none'",
+    `style-src ${hashes.length > 0 ? hashes.join(' ') : "'none'"}`,
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
 
 /** Seconds a client is asked to wait when the instance is overloaded. */
 const OVERLOAD_RETRY_AFTER_SECONDS = 10;
