@@ -1,5 +1,8 @@
 import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
+import pg from 'pg';
+import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropDatabase } from '../helpers/databases.js';
 import { startGatewayProcess, until, type GatewayProcess } from '../helpers/gateway-process.js';
@@ -17,6 +20,26 @@ interface OtlpSpan {
 }
 
 /** A real OTLP/HTTP receiver on loopback: decodes every export (JSON encoding) into spans. */
+/** A real SMTP server on loopback that keeps each message's raw text. */
+async function startSmtp(): Promise<{ port: number; received: string[]; server: SMTPServer }> {
+  const received: string[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, _session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        received.push(Buffer.concat(chunks).toString('utf8'));
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.server.address() as AddressInfo).port, received, server };
+}
+
 async function startReceiver(): Promise<{ url: string; spans: OtlpSpan[]; server: Server; contentTypes: Set<string> }> {
   const spans: OtlpSpan[] = [];
   const contentTypes = new Set<string>();
@@ -48,21 +71,28 @@ describe('tracing over OTLP/HTTP', () => {
   let gateway: GatewayProcess;
   const scratch: string[] = [];
 
+  let smtp: { port: number; received: string[]; server: SMTPServer };
+  let databaseUrl = '';
   beforeAll(async () => {
     receiver = await startReceiver();
+    smtp = await startSmtp();
     const { url, name } = await scratchDatabase('tracing', { migrated: true });
+    databaseUrl = url;
     scratch.push(name);
     gateway = await startGatewayProcess(url, {
       LOG_LEVEL: 'http',
       TRACING_OTLP_ENDPOINT: receiver.url,
       TRACING_SAMPLE_RATIO: '1',
       TRACING_EXPORT_DELAY_MS: '100',
+      SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
+      OUTBOX_POLL_MS: '100',
     });
   }, 60_000);
 
   afterAll(async () => {
     await gateway.stop();
     receiver.server.close();
+    await new Promise<void>((resolve) => smtp.server.close(() => resolve()));
     for (const name of scratch) await dropDatabase(name);
   });
 
@@ -140,6 +170,27 @@ describe('tracing over OTLP/HTTP', () => {
       .filter((e) => e.name === 'exception')
       .map((e) => e.attributes.find((a) => a.key === 'graphql.error.code')?.value.stringValue);
     expect(codes).toContain('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('propagates trace context on outgoing SMTP: the email carries the delivery span’s traceparent', async () => {
+    const db = new pg.Client({ connectionString: databaseUrl });
+    await db.connect();
+    try {
+      await db.query(
+        `INSERT INTO email_outbox (id, to_address, subject, text_body, template) VALUES (gen_random_uuid(), $1, 'Traced', 'Hello', 'test')`,
+        ['someone@example.com'],
+      );
+    } finally {
+      await db.end();
+    }
+    await until(() => smtp.received.length > 0, 'the email to arrive');
+    const traceparent = /^traceparent:\s*(\S+)/im.exec(smtp.received[0]!)?.[1];
+    expect(traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+    const [, traceId, spanId] = traceparent!.split('-');
+    await until(
+      () => receiver.spans.some((s) => s.name === 'outbox.deliver' && s.traceId === traceId && s.spanId === spanId),
+      'the delivery span to be exported',
+    );
   });
 
   it('PROP 15: concurrent requests get unique trace ids', async () => {

@@ -1,3 +1,4 @@
+import { context, propagation } from '@opentelemetry/api';
 import nodemailer from 'nodemailer';
 import type { Logger } from '../../observability/logger.js';
 
@@ -118,13 +119,17 @@ export function createMailer(options: MailerOptions): Mailer {
   return {
     logOnly: false,
     async send(email) {
+      // W3C trace context travels in the message headers (REQ 12.3): a mail relay or a support
+      // tool can tie the email to the trace that sent it. Nothing is added when not tracing.
+      const traceHeaders: Record<string, string> = {};
+      propagation.inject(context.active(), traceHeaders);
       try {
         const info = await transport.sendMail({
           from: options.from,
           to: email.to,
           subject: email.subject,
           text: email.text,
-          headers,
+          headers: { ...headers, ...traceHeaders },
           signal: AbortSignal.timeout(sendTimeoutMs),
           ...(email.id ? { messageId: `<${email.id}@${domain}>` } : {}),
         });

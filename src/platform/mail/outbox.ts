@@ -1,3 +1,4 @@
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Logger } from '../../observability/logger.js';
 import type { Prisma, PrismaTx } from '../db/client.js';
 import type { Mailer } from './mailer.js';
@@ -103,6 +104,8 @@ function describe(error: unknown): string {
  * least once: an instance that dies after sending but before recording it sends nothing more,
  * and its rows are sent again after the claim expires (with the same Message-ID).
  */
+const tracer = trace.getTracer('erp-gateway.outbox');
+
 export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   const { prisma, mailer } = options;
   const logger = options.logger.child({ component: 'outbox' });
@@ -181,19 +184,30 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   }
 
   async function deliver(email: ClaimedEmail): Promise<void> {
-    let messageId: string;
-    try {
-      ({ messageId } = await mailer.send({
-        to: email.toAddress,
-        subject: email.subject,
-        text: email.textBody,
-        id: email.id,
-      }));
-    } catch (error) {
-      await recordFailure(email, error);
-      return;
-    }
-    await recordSent(email, messageId);
+    // One span per delivery (the worker runs outside any request): SMTP and the outbox updates
+    // are its children, and the email carries its trace context.
+    const attributes = { 'messaging.message.id': email.id };
+    await tracer.startActiveSpan('outbox.deliver', { attributes }, async (span) => {
+      try {
+        let messageId: string;
+        try {
+          ({ messageId } = await mailer.send({
+            to: email.toAddress,
+            subject: email.subject,
+            text: email.textBody,
+            id: email.id,
+          }));
+        } catch (error) {
+          span.recordException(error as Error);
+          span.setStatus({ code: SpanStatusCode.ERROR });
+          await recordFailure(email, error);
+          return;
+        }
+        await recordSent(email, messageId);
+      } finally {
+        span.end();
+      }
+    });
   }
 
   async function runBatch(): Promise<number> {
