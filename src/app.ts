@@ -210,7 +210,7 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
               mode: persisted.mode,
               operations: manifestOperations,
               logger,
-              maxTokens: config.graphql.limits.tokens,
+              parseOptions,
               stats: persistedStats,
             })
           : undefined,

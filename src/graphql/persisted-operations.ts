@@ -175,8 +175,8 @@ export interface PersistedOperationsGateOptions {
   mode: 'safelist' | 'audit';
   operations: PersistedOperations;
   logger: Logger;
-  /** Parser token limit for documents that must be normalized to be recognised. */
-  maxTokens: number;
+  /** Parser options (token limit) for documents that must be normalized to be recognised. */
+  parseOptions: { maxTokens: number };
   stats: PersistedOperationStats;
 }
 
@@ -192,7 +192,8 @@ export type GateDecision = { request: HTTPGraphQLRequest } | { error: AppError }
  * JSON, batches) pass unchanged for Apollo to refuse with its own errors.
  */
 export function createPersistedOperationsGate(options: PersistedOperationsGateOptions) {
-  const { mode, operations, logger, maxTokens, stats } = options;
+  // parseOptions is the object Apollo parses with, so a configuration reload reaches both.
+  const { mode, operations, logger, parseOptions, stats } = options;
   const safelist = mode === 'safelist';
   // Query hash → the manifest operation it normalizes to, so a document that is not
   // byte-identical to its manifest body is parsed for recognition once, not per request.
@@ -206,7 +207,7 @@ export function createPersistedOperationsGate(options: PersistedOperationsGateOp
     if (!known) {
       let normalized: string | undefined;
       try {
-        normalized = normalizeDocument(parse(query, { maxTokens }));
+        normalized = normalizeDocument(parse(query, parseOptions));
       } catch {
         normalized = undefined; // not even GraphQL: certainly not in the list
       }

@@ -75,6 +75,9 @@ export async function registerSecurity(server: FastifyInstance, config: AppConfi
       'content-type',
       'authorization',
       'apollo-require-preflight',
+      // W3C trace context, so browser clients can continue their traces into the gateway.
+      'traceparent',
+      'tracestate',
       'x-apollo-operation-name',
       'x-request-id',
     ],

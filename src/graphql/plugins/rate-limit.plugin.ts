@@ -43,33 +43,56 @@ export function createRateLimitPlugin(options: RateLimitOptions): ApolloServerPl
           // Read per request: SIGHUP may change the limits and the allowlist (hot reload).
           const allowlist = limits.allowlist;
           if (allowlist.includes(clientIp) || (actor.userId !== null && allowlist.includes(actor.userId))) return;
-          const ip = await counter.add(`rl:ip:${clientIp}`, 1, 60);
-          if (ip.count > limits.ipPerMinute) {
-            stats.ip += 1;
-            logger.warn('rate limit exceeded', { scope: 'ip', ip: clientIp, count: ip.count });
-            throw rateLimited('Too many requests from this address.', ip.resetInSeconds);
-          }
-          if (actor.userId !== null) {
-            const user = await counter.add(`rl:user:${actor.userId}`, 1, HOUR);
-            if (user.count > limits.userPerHour) {
-              stats.user += 1;
-              logger.warn('rate limit exceeded', { scope: 'user', userId: actor.userId, count: user.count });
-              throw rateLimited('Too many requests for this account.', user.resetInSeconds);
-            }
-          }
           const requested = contextValue.operationCost ?? 1;
-          const budgetKey = actor.userId !== null ? `rl:cost:user:${actor.userId}` : `rl:cost:ip:${clientIp}`;
-          const spent = await counter.add(budgetKey, requested, HOUR);
-          report = {
-            requested,
-            remaining: Math.max(0, limits.costPerHour - spent.count),
-            resetAt: new Date(Date.now() + spent.resetInSeconds * 1000),
-          };
-          if (spent.count > limits.costPerHour) {
-            stats.cost += 1;
-            logger.warn('cost budget exceeded', { userId: actor.userId, ip: clientIp, spent: spent.count });
-            throw rateLimited('The hourly cost budget is spent.', spent.resetInSeconds);
+          // One Redis round trip for the three windows, charged in this order and stopping at the
+          // first one over its limit (a refused request is not charged to the later windows).
+          const windows = [
+            { scope: 'ip' as const, key: `rl:ip:${clientIp}`, amount: 1, windowSeconds: 60, limit: limits.ipPerMinute },
+            ...(actor.userId !== null
+              ? [
+                  {
+                    scope: 'user' as const,
+                    key: `rl:user:${actor.userId}`,
+                    amount: 1,
+                    windowSeconds: HOUR,
+                    limit: limits.userPerHour,
+                  },
+                ]
+              : []),
+            {
+              scope: 'cost' as const,
+              key: actor.userId !== null ? `rl:cost:user:${actor.userId}` : `rl:cost:ip:${clientIp}`,
+              amount: requested,
+              windowSeconds: HOUR,
+              limit: limits.costPerHour,
+            },
+          ];
+          const counts = await counter.addAll(windows);
+          const last = counts.length - 1;
+          const over = windows[last]!;
+          const counted = counts[last]!;
+          if (over.scope === 'cost') {
+            report = {
+              requested,
+              remaining: Math.max(0, limits.costPerHour - counted.count),
+              resetAt: new Date(Date.now() + counted.resetInSeconds * 1000),
+            };
           }
+          if (counted.count <= over.limit) return;
+          stats[over.scope] += 1;
+          if (over.scope === 'cost') {
+            logger.warn('cost budget exceeded', { userId: actor.userId, ip: clientIp, spent: counted.count });
+            throw rateLimited('The hourly cost budget is spent.', counted.resetInSeconds);
+          }
+          logger.warn('rate limit exceeded', {
+            scope: over.scope,
+            ...(over.scope === 'ip' ? { ip: clientIp } : { userId: actor.userId }),
+            count: counted.count,
+          });
+          throw rateLimited(
+            over.scope === 'ip' ? 'Too many requests from this address.' : 'Too many requests for this account.',
+            counted.resetInSeconds,
+          );
         },
         async willSendResponse({ response }) {
           if (!report) return;

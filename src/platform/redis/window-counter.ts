@@ -3,17 +3,33 @@ import type { Logger } from '../../observability/logger.js';
 import type { RedisClient } from './redis.js';
 
 /**
- * Adds to a counter that lives for one window; one atomic script per call, so instances sharing
- * Redis count together. KEYS: counter. ARGV: amount, window seconds. Returns [count, ttl].
+ * Several windows in one round trip, in order, stopping at the first one over its limit (the
+ * later windows are not charged for a refused request). KEYS: counters. ARGV: amount, window
+ * seconds and limit of each counter in turn. Returns [count, ttl] of each counter it charged.
  */
-const ADD_SCRIPT = `
-local count = redis.call('INCRBY', KEYS[1], ARGV[1])
-local ttl = redis.call('TTL', KEYS[1])
-if ttl < 0 then
-  redis.call('EXPIRE', KEYS[1], ARGV[2])
-  ttl = tonumber(ARGV[2])
+const ADD_ALL_SCRIPT = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  local base = (i - 1) * 3
+  local count = redis.call('INCRBY', key, ARGV[base + 1])
+  local ttl = redis.call('TTL', key)
+  if ttl < 0 then
+    redis.call('EXPIRE', key, ARGV[base + 2])
+    ttl = tonumber(ARGV[base + 2])
+  end
+  out[#out + 1] = count
+  out[#out + 1] = ttl
+  if count > tonumber(ARGV[base + 3]) then return out end
 end
-return { count, ttl }`;
+return out`;
+
+/** One window of `addAll`: charge `amount` to `key`, refused above `limit`. */
+export interface WindowCharge {
+  key: string;
+  amount: number;
+  windowSeconds: number;
+  limit: number;
+}
 
 export interface WindowCount {
   count: number;
@@ -44,28 +60,50 @@ export function createWindowCounter(options: { redis?: RedisClient; logger: Logg
     return { count: next.count, resetInSeconds: Math.ceil((next.expiresAt - now) / 1000), degraded: true };
   }
 
+  function degraded(error: unknown): void {
+    if (!degradedLogged) {
+      options.logger.warn('rate limits: redis unavailable, counting per instance', {
+        error: (error as Error).message,
+      });
+      degradedLogged = true;
+    }
+  }
+
   return {
     stats,
-    async add(key: string, amount: number, windowSeconds: number): Promise<WindowCount> {
+    /**
+     * Charges the windows in order, one Redis round trip for all of them, and stops at the first
+     * one over its limit: the result holds the windows charged (the last is over when shorter
+     * than `charges`, or when its count exceeds its limit).
+     */
+    async addAll(charges: readonly WindowCharge[]): Promise<WindowCount[]> {
       if (options.redis) {
         try {
-          const [count, ttl] = (await options.redis.eval(ADD_SCRIPT, 1, key, amount, windowSeconds)) as [
-            number,
-            number,
-          ];
+          const args = charges.flatMap((c) => [c.amount, c.windowSeconds, c.limit]);
+          const flat = (await options.redis.eval(
+            ADD_ALL_SCRIPT,
+            charges.length,
+            ...charges.map((c) => c.key),
+            ...args,
+          )) as number[];
           degradedLogged = false;
-          return { count, resetInSeconds: ttl, degraded: false };
-        } catch (error) {
-          if (!degradedLogged) {
-            options.logger.warn('rate limits: redis unavailable, counting per instance', {
-              error: (error as Error).message,
-            });
-            degradedLogged = true;
+          const counts: WindowCount[] = [];
+          for (let i = 0; i < flat.length; i += 2) {
+            counts.push({ count: flat[i]!, resetInSeconds: flat[i + 1]!, degraded: false });
           }
+          return counts;
+        } catch (error) {
+          degraded(error);
         }
       }
       stats.degradedCalls += 1;
-      return addInMemory(key, amount, windowSeconds);
+      const counts: WindowCount[] = [];
+      for (const charge of charges) {
+        const counted = addInMemory(charge.key, charge.amount, charge.windowSeconds);
+        counts.push(counted);
+        if (counted.count > charge.limit) break;
+      }
+      return counts;
     },
   };
 }
