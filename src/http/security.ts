@@ -43,6 +43,8 @@ export async function registerSecurity(server: FastifyInstance, config: AppConfi
   const sandbox = config.graphql.sandbox;
   await server.register(helmet, {
     contentSecurityPolicy: {
+      // Exactly the directives below: helmet's defaults would add looser ones (style-src https:…).
+      useDefaults: false,
       // The API serves JSON; only the development Sandbox page needs anything loaded.
       directives: sandbox
         ? {

@@ -22,6 +22,8 @@ describe('HTTP hardening (003 SEC-003, SEC-004)', () => {
     expect(res.headers.get('referrer-policy')).toBe('no-referrer');
     expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
     expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    // Nothing looser merged in from helmet's defaults.
+    expect(res.headers.get('content-security-policy')).not.toMatch(/https:|unsafe-inline|script-src|style-src/);
     expect(res.headers.get('x-powered-by')).toBeNull();
     expect(res.headers.get('strict-transport-security')).toBeNull();
   });
