@@ -23,7 +23,9 @@ import {
 import { registerApiDocsRoute } from './http/api-docs.js';
 import { createGraphQLHandler } from './http/graphql-handler.js';
 import { applyRateLimitDirectives } from './graphql/directives/rate-limit.directive.js';
-import { createApqStore } from './platform/redis/apq-store.js';
+import { createRedisCache } from './platform/redis/redis-cache.js';
+import { watchVersion } from './platform/db/version-watch.js';
+import { createResponseCachePlugin } from './graphql/response-cache.js';
 import { createSlidingLog } from './platform/redis/sliding-log.js';
 import { createWindowCounter } from './platform/redis/window-counter.js';
 import { buildGraphQLSchema } from './graphql/schema.js';
@@ -136,8 +138,22 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
   const persistedStats: PersistedOperationStats = { hits: 0, unknown: 0, rejected: 0 };
   const apqStore =
     persisted.mode === 'apq'
-      ? createApqStore({ redis: deps.redis?.client, logger, timeoutMs: persisted.storeTimeoutMs })
+      ? createRedisCache({ name: 'apq', redis: deps.redis?.client, logger, timeoutMs: persisted.storeTimeoutMs })
       : undefined;
+  // Whole responses of cacheable reads, keyed by the catalog version the database announces.
+  const responseCache = config.graphql.responseCache.enabled
+    ? (() => {
+        const version = watchVersion({
+          url: database.url,
+          channel: 'catalog_version',
+          sequence: 'catalog_version_seq',
+          coalesceMs: config.graphql.responseCache.coalesceMs,
+          logger,
+        });
+        const cache = createRedisCache({ name: 'responses', redis: deps.redis?.client, logger, timeoutMs: 100 });
+        return { version, cache, ...createResponseCachePlugin({ cache, catalogVersion: version.current }) };
+      })()
+    : undefined;
   metrics.observe({
     pool: () => database.poolStats(),
     permissionCache: identity.permissions.stats,
@@ -145,6 +161,11 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     rateLimits: rateLimitStats,
     persisted: persistedStats,
     apqStoreErrors: () => apqStore?.stats.errors ?? 0,
+    responseCache: () => ({
+      hits: responseCache?.stats.hits ?? 0,
+      misses: responseCache?.stats.misses ?? 0,
+      errors: responseCache?.cache.stats.errors ?? 0,
+    }),
     backupStatus: () => readBackupStatus(join(config.backup.dir, 'backup-status.json')),
   });
 
@@ -166,6 +187,7 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     createMetricsPlugin(metrics, new Set([...(manifestOperations?.byId.values() ?? [])].map((o) => o.operation.name))),
     // ETag and 304 for cacheable GET queries; Cache-Control comes from the schema's hints.
     createHttpCachePlugin(),
+    ...(responseCache ? [responseCache.plugin] : []),
     config.graphql.sandbox
       ? ApolloServerPluginLandingPageLocalDefault({
           embed: { initialState: { pollForSchemaUpdates: false, sharedHeaders: config.graphql.sandboxHeaders } },
@@ -267,6 +289,7 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
       await server.close();
       await metricsServer?.close();
       stopStatementMetrics();
+      await responseCache?.version.close();
       await audit.close();
     },
   };

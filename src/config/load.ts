@@ -73,6 +73,7 @@ export interface AppConfig {
       fieldScale: number;
     };
     executionTimeoutMs: number;
+    responseCache: { enabled: boolean; coalesceMs: number };
     persisted: {
       mode: PersistedOperationsMode;
       /** Absolute paths of the manifests. */
@@ -445,6 +446,7 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
         fieldScale: values.FIELD_RATE_LIMIT_SCALE,
       },
       executionTimeoutMs: values.GRAPHQL_EXECUTION_TIMEOUT_MS,
+      responseCache: { enabled: values.RESPONSE_CACHE_ENABLED, coalesceMs: values.RESPONSE_CACHE_COALESCE_MS },
       persisted: {
         mode: values.PERSISTED_OPERATIONS_MODE as PersistedOperationsMode,
         manifests: listOf(values.PERSISTED_OPERATIONS_MANIFESTS).map((path) => resolve(rootDir, path)),

@@ -127,6 +127,14 @@ export const configSpec = {
     default: 10_000,
     desc: 'Longest an operation may run; past it the client gets 504 OPERATION_TIMEOUT and its transactions roll back.',
   }),
+  RESPONSE_CACHE_ENABLED: bool({
+    default: true,
+    desc: 'Serve cacheable reads (public catalog) from a response cache shared through Redis, invalidated on catalog and stock changes.',
+  }),
+  RESPONSE_CACHE_COALESCE_MS: num({
+    default: 250,
+    desc: 'Catalog changes within this window invalidate the response cache once (bursts of checkouts flush it once).',
+  }),
   PERSISTED_OPERATIONS_MODE: str({
     choices: ['safelist', 'audit', 'apq', 'off'],
     default: 'safelist',

@@ -49,6 +49,7 @@ export interface MetricSources {
   rateLimits: RateLimitStats;
   persisted: { hits: number; unknown: number; rejected: number };
   apqStoreErrors(): number;
+  responseCache?(): { hits: number; misses: number; errors: number };
   /** The backup job's status file, if any (`npm run backup` writes it). */
   backupStatus?(): BackupStatus | undefined;
 }
@@ -207,6 +208,9 @@ export function createMetrics() {
           [{ cache: 'permissions', result: 'miss' }, cache.misses],
           [{ cache: 'permissions', result: 'error' }, cache.redisErrors],
           [{ cache: 'apq', result: 'error' }, sources.apqStoreErrors()],
+          [{ cache: 'responses', result: 'hit' }, sources.responseCache?.().hits ?? 0],
+          [{ cache: 'responses', result: 'miss' }, sources.responseCache?.().misses ?? 0],
+          [{ cache: 'responses', result: 'error' }, sources.responseCache?.().errors ?? 0],
         ],
       );
       mirroredGauge(registry, 'cache_hit_ratio', 'Hits over lookups since start, by cache.', () => [

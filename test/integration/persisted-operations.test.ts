@@ -350,7 +350,7 @@ describe('persisted operations: apq', () => {
         // Nothing could be registered: each client needs the register round trip.
         expect(recorder.exchanges.map((e) => e.codes)).toEqual([['PERSISTED_QUERY_NOT_FOUND'], []]);
       }
-      expect(down.logs().some((line) => line.includes('apq store: redis unavailable'))).toBe(true);
+      expect(down.logs().some((line) => line.includes('apq cache: redis unavailable'))).toBe(true);
     } finally {
       await down.close();
     }

@@ -80,6 +80,8 @@ export type PrismaTx = Parameters<Parameters<Prisma['$transaction']>[0]>[0];
 export interface Database {
   prisma: Prisma;
   pool: pg.Pool;
+  /** The connection string, for the few connections that live outside the pool (LISTEN). */
+  url: string;
   /**
    * Subscribes to every SQL statement Prisma completes (statements that fail raise an error
    * instead, which the error path logs); returns the unsubscribe function.
@@ -140,6 +142,7 @@ export function createDatabase(options: DatabaseOptions): Database {
   return {
     prisma,
     pool,
+    url: options.url,
     onStatement(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

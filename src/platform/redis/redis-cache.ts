@@ -3,7 +3,9 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from '../../observability/logger.js';
 import type { RedisClient } from './redis.js';
 
-export interface ApqStoreOptions {
+export interface RedisCacheOptions {
+  /** Names the cache in logs and metrics, e.g. `apq` or `responses`. */
+  name: string;
   /** Shared by every instance; absent in development without REDIS_URL (per-instance memory). */
   redis?: RedisClient;
   logger: Logger;
@@ -11,7 +13,7 @@ export interface ApqStoreOptions {
   timeoutMs: number;
 }
 
-export interface ApqStoreStats {
+export interface RedisCacheStats {
   /** Reads and writes that failed or timed out (answered as misses). */
   errors: number;
 }
@@ -27,19 +29,21 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T | typ
 }
 
 /**
- * The store of automatic persisted queries (query documents by sha256), in Redis so that an
- * operation registered through one instance is found by all of them. A Redis error or a reply
- * slower than `timeoutMs` is a miss (the client then sends the document again), never an error
- * or a hung request. Apollo Server prefixes the keys with `apq:`, the client with REDIS_KEY_PREFIX.
+ * An Apollo KeyValueCache in Redis, shared by every instance: the automatic persisted queries
+ * (query documents by sha256) and the response cache. A Redis error or a reply slower than
+ * `timeoutMs` is a miss (a client then sends the document again, a response is computed), never
+ * an error or a hung request. Apollo Server prefixes the keys (`apq:`, `fqc:`), the client with
+ * REDIS_KEY_PREFIX. Without Redis (development) the entries live in this process's memory.
  */
-export function createApqStore(options: ApqStoreOptions): KeyValueCache<string> & { stats: ApqStoreStats } {
+export function createRedisCache(options: RedisCacheOptions): KeyValueCache<string> & { stats: RedisCacheStats } {
   const { redis, logger, timeoutMs } = options;
-  const stats: ApqStoreStats = { errors: 0 };
+  const stats: RedisCacheStats = { errors: 0 };
   const memory = new LRUCache<string, string>({ maxSize: 50 * 1024 * 1024, sizeCalculation: (v) => v.length || 1 });
   let warned = false;
   const failed = (error: unknown, action: string) => {
     stats.errors += 1;
-    if (!warned) logger.warn('apq store: redis unavailable, treating as a miss', { action, error: String(error) });
+    if (!warned)
+      logger.warn(`${options.name} cache: redis unavailable, treating as a miss`, { action, error: String(error) });
     warned = true;
   };
   return {
