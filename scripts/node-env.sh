@@ -18,6 +18,9 @@ export npm_config_loglevel="${npm_config_loglevel:-error}"
 ensure_deps() {
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     echo "> installing dependencies (npm ci)"
-    npm ci --no-audit --no-fund
+    # No dependency needs an install script (the Prisma client is engine-free, native modules
+    # come as platform packages); without them an offline install cannot try to download
+    # browsers (artillery's playwright) or engines, as in the Dockerfile.
+    npm ci --no-audit --no-fund --ignore-scripts
   fi
 }
