@@ -1,0 +1,971 @@
+// Runs one artillery load scenario (load/scenarios/<name>.yml) with signed-in virtual users.
+//
+//   npm run load -- <scenario> [--target URL] [--users N] [--keep-data] [--flow NAME]
+//   npm run load -- short                          # the < 2 minute regression run
+//   npm run load -- baseline --target http://127.0.0.1:4000
+//
+// Scenarios: short, baseline, peak, stress, spike, soak (load/README.md has the numbers).
+//
+// Without --target the runner starts the gateway itself (node --import tsx src/main.ts) against
+// DATABASE_URL (default: the seeded erp_bench on 127.0.0.1) and REDIS_URL, in safelist mode with the
+// production defaults of src/config/spec.ts, except what a single load generator on one address
+// needs (rate limits and cost budgets out of the way, overload shedding off); any gateway
+// setting of src/config/spec.ts set in the environment wins over both.
+// With --target the gateway runs elsewhere: DATABASE_URL must be its database and the signing
+// secret (JWT_SECRETS, JWT_ISSUER, JWT_AUDIENCE) its own, read like the gateway reads them
+// (a local `npm start` in development keeps its generated secret in .data/, found automatically).
+//
+// Before the run, in the database: N shoppers (users load-vu-NNNN@load-test.invalid with the
+// CUSTOMER role, each linked to a seeded customer that has orders), one session each and an
+// access token signed for it (no login: Argon2 and the login rate limit are not what is measured),
+// and stock topped up for the variants checkouts buy. Every run ends (and begins) by removing
+// what load runs leave behind: their carts, orders, stock movements and sessions, with the stock
+// put back as it was; the users stay for the next run. One load run per database at a time.
+//
+// The artillery report goes to load/results/load-<scenario>-<time>.json, the summary printed at
+// the end to ...summary.json, the started gateway's output to ...gateway.log. Exits 1 when a
+// threshold of the scenario fails (artillery's ensure checks, or the runnerChecks), 2 on bad usage.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:net';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parse as parseDotenv } from 'dotenv';
+import pg from 'pg';
+import { parse as parseYaml } from 'yaml';
+import { loadConfig, type AppConfig } from '../src/config/index.js';
+import { configSpec, SECRET_VARIABLES } from '../src/config/spec.js';
+import { createPasswordHasher } from '../src/modules/identity/passwords.js';
+import { createTokenService } from '../src/modules/identity/tokens.js';
+import { createLogger } from '../src/observability/logger.js';
+import { findProjectRoot } from '../src/platform/project-root.js';
+import { createRedis, waitForRedis } from '../src/platform/redis/redis.js';
+
+// ------------------------------------------------------------------ arguments
+
+const { values: flags, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    target: { type: 'string' },
+    users: { type: 'string', default: '500' },
+    'keep-data': { type: 'boolean', default: false },
+    flow: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+const rootDir = findProjectRoot();
+const scenariosDir = join(rootDir, 'load', 'scenarios');
+const SCENARIOS = readdirSync(scenariosDir)
+  .filter((f) => f.endsWith('.yml') && f !== 'common.yml')
+  .map((f) => f.slice(0, -'.yml'.length))
+  .sort();
+const USAGE =
+  `usage: npm run load -- <${SCENARIOS.join('|')}> [--target URL] [--users N] [--keep-data] ` +
+  `[--flow browse|'product detail'|'order history'|me|checkout]`;
+
+const scenario = positionals[0];
+if (flags.help || !scenario || positionals.length > 1) {
+  console.log(USAGE);
+  process.exit(flags.help ? 0 : 2);
+}
+if (!SCENARIOS.includes(scenario)) {
+  console.error(`unknown scenario "${scenario}"\n${USAGE}`);
+  process.exit(2);
+}
+const USERS = Number(flags.users);
+if (!Number.isInteger(USERS) || USERS < 1) {
+  console.error(`--users must be a positive whole number\n${USAGE}`);
+  process.exit(2);
+}
+const FLOWS = ['browse', 'product detail', 'order history', 'me', 'checkout'];
+if (flags.flow !== undefined && !FLOWS.includes(flags.flow)) {
+  console.error(`unknown flow "${flags.flow}": one of ${FLOWS.join(', ')} (load/scenarios/common.yml)`);
+  process.exit(2);
+}
+const externalTarget = flags.target?.replace(/\/+$/, '');
+
+// ------------------------------------------------------------------ constants
+
+const env = process.env;
+const DATABASE_URL = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/erp_bench';
+const REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** The shoppers: load-vu-0001@load-test.invalid, ... (.invalid never delivers mail). */
+const USER_EMAIL_LIKE = 'load-vu-%@load-test.invalid';
+const userEmail = (n: number) => `load-vu-${String(n).padStart(4, '0')}@load-test.invalid`;
+/** Marks the stock top-ups in the ledger, so that cleanup can take them back. */
+const TOP_UP_NOTE = 'load test top-up (load/run-scenario.ts)';
+/** Units on hand, at least, of every variant checkouts buy (one unit per checkout). */
+const TOP_UP_TO = 1_000_000;
+/** How many variants checkouts spread over (row locks: not all on one stock row). */
+const CHECKOUT_VARIANTS = 200;
+/** Catalog page size of the browse flow (the web shop's grid). */
+const PAGE_SIZE = 20;
+/** Gateway memory and CPU sampling interval (two reads of /proc). */
+const SAMPLE_MS = 1_000;
+
+/** The persisted operations the traffic mix sends (schema/operations/web-shop.graphql). */
+const OPERATIONS = ['CatalogPage', 'ProductDetail', 'OrderHistory', 'Me', 'CreateCart', 'AddCartItem', 'Checkout'];
+
+interface ScenarioFile {
+  config?: {
+    phases?: { duration?: number | string; pause?: number | string; name?: string }[];
+    runnerChecks?: { maxP999Ms?: number; maxRssMb?: number; maxRssGrowthPercent?: number };
+  };
+}
+
+function seconds(duration: number | string | undefined): number {
+  if (typeof duration === 'number') return duration;
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h)?$/.exec(String(duration ?? '0').trim());
+  if (!match) throw new Error(`cannot read the phase duration "${String(duration)}"`);
+  const n = Number(match[1]);
+  const unit = match[2] ?? 's';
+  return unit === 'ms' ? n / 1000 : unit === 'm' || unit === 'min' ? n * 60 : unit === 'h' ? n * 3600 : n;
+}
+
+const scenarioFile = join(scenariosDir, `${scenario}.yml`);
+const scenarioSpec = parseYaml(readFileSync(scenarioFile, 'utf8')) as ScenarioFile;
+const phases = scenarioSpec.config?.phases ?? [];
+const plannedSeconds = phases.reduce((sum, p) => sum + seconds(p.duration ?? p.pause), 0);
+/**
+ * Thresholds artillery's ensure plugin cannot check, checked here: p99.9 (the plugin rewrites metric
+ * names by substring, so `http.response_time.p999` becomes the p99 metric followed by a 9 and fails to
+ * parse) and the gateway's memory (a process artillery does not see).
+ */
+const runnerChecks = scenarioSpec.config?.runnerChecks ?? {};
+
+// ------------------------------------------------------------------ the gateway's settings
+
+/**
+ * The gateway's environment when the runner starts it. NODE_ENV=test (fresh secrets, no dev
+ * seeding), but every setting config/test.env changes is put back to its production default
+ * (src/config/spec.ts) before the load profile applies: what runs is production but for the
+ * profile below.
+ */
+function gatewayEnvironment(port: number, redisKeyPrefix: string): { env: Record<string, string>; fromUser: string[] } {
+  const testEnv = parseDotenv(readFileSync(join(rootDir, 'config', 'test.env')));
+  const productionDefaults: Record<string, string> = {};
+  for (const key of Object.keys(testEnv)) {
+    const spec = (configSpec as Record<string, { default?: unknown }>)[key];
+    if (spec && spec.default !== undefined) productionDefaults[key] = String(spec.default);
+  }
+  const profile: Record<string, string> = {
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    METRICS_PORT: '0',
+    LOG_LEVEL: 'warn',
+    LOG_FORMAT: 'json',
+    PERSISTED_OPERATIONS_MODE: 'safelist',
+    GRAPHQL_INTROSPECTION: 'false',
+    GRAPHQL_SANDBOX: 'false',
+    DATABASE_MIGRATE_ON_START: 'false',
+    SEED_DEMO_DATA: 'false',
+    // One load generator, one address, N users: the per-IP and per-user limits would measure
+    // themselves. They are still counted in Redis on every request, as in production.
+    RATE_LIMIT_IP_PER_MINUTE: '1000000000',
+    RATE_LIMIT_USER_PER_HOUR: '1000000000',
+    COST_BUDGET_PER_HOUR: '1000000000000',
+    FIELD_RATE_LIMIT_SCALE: '100000',
+    LOGIN_IP_MAX_ATTEMPTS: '1000000',
+    // Load shedding answers 503 by design; the scenarios measure the gateway, not the shedding.
+    OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
+    TRACING_OTLP_ENDPOINT: '',
+    REDIS_KEY_PREFIX: redisKeyPrefix,
+  };
+  const fromUser: Record<string, string> = {};
+  for (const key of Object.keys(configSpec)) {
+    if (['NODE_ENV', 'HOST', 'PORT', 'METRICS_PORT', 'REDIS_KEY_PREFIX'].includes(key)) continue;
+    const value = env[key];
+    if (value !== undefined) fromUser[key] = value;
+  }
+  return {
+    env: {
+      ...productionDefaults,
+      ...profile,
+      ...fromUser,
+      DATABASE_URL,
+      REDIS_URL,
+      JWT_SECRETS: randomBytes(48).toString('base64url'),
+      PASSWORD_PEPPER: randomBytes(48).toString('base64url'),
+    },
+    fromUser: Object.keys(fromUser),
+  };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+interface Gateway {
+  child: ChildProcess;
+  base: string;
+  logFile: string;
+  exited: Promise<number | null>;
+}
+
+function tail(file: string, lines = 30): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no output)';
+  }
+}
+
+async function startGateway(gatewayEnv: Record<string, string>, logFile: string): Promise<Gateway> {
+  const log = createWriteStream(logFile);
+  // The caller's environment minus every gateway setting and secret: only gatewayEnv configures it.
+  const inherited: Record<string, string | undefined> = { ...env };
+  for (const key of [...Object.keys(configSpec), ...Object.keys(SECRET_VARIABLES)]) {
+    delete inherited[key];
+    delete inherited[`${key}_FILE`];
+  }
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: rootDir,
+    env: { ...inherited, ...gatewayEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const base = `http://127.0.0.1:${gatewayEnv.PORT}`;
+  const deadline = Date.now() + 90_000;
+  let gone = false;
+  void exited.then(() => (gone = true));
+  while (Date.now() < deadline) {
+    if (gone)
+      throw new Error(
+        `the gateway exited during startup; its output (${relative(rootDir, logFile)}):\n${tail(logFile)}`,
+      );
+    try {
+      const response = await fetch(`${base}/health/ready`);
+      if (response.ok) return { child, base, logFile, exited };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  child.kill('SIGKILL');
+  throw new Error(
+    `the gateway was not ready within 90 s; its output (${relative(rootDir, logFile)}):\n${tail(logFile)}`,
+  );
+}
+
+async function stopGateway(gateway: Gateway): Promise<void> {
+  if (gateway.child.exitCode !== null) return;
+  gateway.child.kill('SIGTERM');
+  const timer = setTimeout(() => gateway.child.kill('SIGKILL'), 40_000);
+  await gateway.exited;
+  clearTimeout(timer);
+}
+
+/** Busy and total CPU time (jiffies) of the whole machine, from /proc/stat (Linux); undefined elsewhere. */
+function machineCpu(): { busy: number; total: number } | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+    const [, ...ticks] = line.trim().split(/\s+/);
+    const n = ticks.map(Number);
+    // user nice system idle iowait irq softirq steal
+    const idle = (n[3] ?? 0) + (n[4] ?? 0);
+    const total = n.slice(0, 8).reduce((a, b) => a + b, 0);
+    return Number.isFinite(total) && total > 0 ? { busy: total - idle, total } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resident memory (MB) and CPU time (s) of a process, from /proc (Linux); undefined elsewhere. */
+function processUsage(pid: number): { rssMb: number; cpuSeconds: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    if (!Number.isFinite(rssKb) || !Number.isFinite(ticks)) return undefined;
+    return { rssMb: rssKb / 1024, cpuSeconds: ticks / 100 };
+  } catch {
+    return undefined;
+  }
+}
+
+// ------------------------------------------------------------------ database preparation and cleanup
+
+interface Shopper {
+  userId: string;
+  customerId: string;
+}
+
+/** Removes what load runs left behind; returns counts. Users stay (they are reused). */
+async function cleanUp(pool: pg.Pool): Promise<Record<string, number>> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const { rows: users } = await client.query<{ id: string }>('SELECT id FROM users WHERE email LIKE $1', [
+      USER_EMAIL_LIKE,
+    ]);
+    const userIds = users.map((u) => u.id);
+    await client.query(
+      `CREATE TEMP TABLE load_carts ON COMMIT DROP AS
+         SELECT DISTINCT entity_id AS id FROM status_transitions
+          WHERE entity_type = 'CART' AND from_status IS NULL AND actor_id = ANY($1::uuid[])`,
+      [userIds],
+    );
+    await client.query(
+      `CREATE TEMP TABLE load_orders ON COMMIT DROP AS
+         SELECT o.id FROM orders o JOIN load_carts c ON c.id = o.cart_id`,
+    );
+    // The units sold go back on the shelf, then the top-ups come off: stock is as it was.
+    await client.query(
+      `UPDATE inventory_levels l SET quantity = l.quantity + s.quantity, updated_at = now()
+         FROM (SELECT variant_id, warehouse_id, sum(quantity)::int AS quantity FROM order_items
+                WHERE order_id IN (SELECT id FROM load_orders) GROUP BY 1, 2) s
+        WHERE l.variant_id = s.variant_id AND l.warehouse_id = s.warehouse_id`,
+    );
+    const adjustments = await client.query(
+      'DELETE FROM stock_adjustments WHERE order_id IN (SELECT id FROM load_orders)',
+    );
+    const transitions = await client.query(
+      `DELETE FROM status_transitions
+        WHERE (entity_type = 'ORDER' AND entity_id IN (SELECT id FROM load_orders))
+           OR (entity_type = 'CART' AND entity_id IN (SELECT id FROM load_carts))`,
+    );
+    await client.query('DELETE FROM payments WHERE order_id IN (SELECT id FROM load_orders)');
+    const orders = await client.query('DELETE FROM orders WHERE id IN (SELECT id FROM load_orders)');
+    const carts = await client.query('DELETE FROM carts WHERE id IN (SELECT id FROM load_carts)');
+    await client.query(
+      `UPDATE inventory_levels l SET quantity = GREATEST(0, l.quantity - s.delta), updated_at = now()
+         FROM (SELECT variant_id, warehouse_id, sum(delta)::int AS delta FROM stock_adjustments
+                WHERE note = $1 AND reason = 'RECEIVED' GROUP BY 1, 2) s
+        WHERE l.variant_id = s.variant_id AND l.warehouse_id = s.warehouse_id`,
+      [TOP_UP_NOTE],
+    );
+    const topUps = await client.query("DELETE FROM stock_adjustments WHERE note = $1 AND reason = 'RECEIVED'", [
+      TOP_UP_NOTE,
+    ]);
+    const sessions = await client.query('DELETE FROM sessions WHERE user_id = ANY($1::uuid[])', [userIds]);
+    await client.query('COMMIT');
+    return {
+      orders: orders.rowCount ?? 0,
+      carts: carts.rowCount ?? 0,
+      stockAdjustments: (adjustments.rowCount ?? 0) + (topUps.rowCount ?? 0),
+      statusTransitions: transitions.rowCount ?? 0,
+      sessions: sessions.rowCount ?? 0,
+    };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** The load users (created on first use), each a CUSTOMER linked to a seeded customer with orders. */
+async function prepareShoppers(pool: pg.Pool, config: AppConfig, count: number): Promise<Shopper[]> {
+  const existing = await pool.query<{ id: string; email: string; customer_id: string | null }>(
+    'SELECT id, email, customer_id FROM users WHERE email LIKE $1 ORDER BY email',
+    [USER_EMAIL_LIKE],
+  );
+  const taken = new Set(existing.rows.map((u) => u.email));
+  const missing: string[] = [];
+  for (let n = 1; n <= count; n++) if (!taken.has(userEmail(n))) missing.push(userEmail(n));
+  if (missing.length > 0) {
+    const customers = await pool.query<{ id: string }>(
+      `SELECT c.id FROM customers c
+        WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.customer_id = c.id)
+          AND EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id)
+        ORDER BY c.id LIMIT $1`,
+      [missing.length],
+    );
+    if (customers.rows.length < missing.length) {
+      throw new Error(
+        `${missing.length} more load users need as many customers with orders and no user; the database has ` +
+          `${customers.rows.length}. Seed more (npm run db:seed) or pass a smaller --users.`,
+      );
+    }
+    // One Argon2 hash of a random password nobody keeps: these users never log in.
+    const passwords = createPasswordHasher({
+      pepper: config.auth.passwordPepper,
+      memoryKib: config.auth.password.argon2MemoryKib,
+      timeCost: config.auth.password.argon2TimeCost,
+    });
+    const passwordHash = await passwords.hash(randomBytes(24).toString('base64url'));
+    await pool.query(
+      `WITH created AS (
+         INSERT INTO users (id, email, display_name, password_hash, customer_id, created_at, updated_at)
+         SELECT gen_random_uuid(), e.email, 'Load test shopper ' || split_part(e.email, '@', 1), $3, e.customer_id, now(), now()
+           FROM unnest($1::text[], $2::uuid[]) AS e(email, customer_id)
+         RETURNING id)
+       INSERT INTO user_roles (user_id, role_id, assigned_at)
+       SELECT created.id, r.id, now() FROM created, roles r WHERE r.name = 'CUSTOMER'`,
+      [missing, customers.rows.map((c) => c.id), passwordHash],
+    );
+  }
+  const { rows } = await pool.query<{ id: string; customer_id: string }>(
+    `SELECT u.id, u.customer_id FROM users u
+      WHERE u.email LIKE $1 AND u.is_active AND u.customer_id IS NOT NULL
+        AND EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+                     WHERE ur.user_id = u.id AND r.name = 'CUSTOMER')
+      ORDER BY u.email LIMIT $2`,
+    [USER_EMAIL_LIKE, count],
+  );
+  if (rows.length < count) throw new Error(`only ${rows.length} of ${count} load users are usable (active customers)`);
+  return rows.map((r) => ({ userId: r.id, customerId: r.customer_id }));
+}
+
+/** A real session per shopper and an access token signed for it, valid for the whole run. */
+async function signIn(pool: pg.Pool, config: AppConfig, shoppers: Shopper[], ttlSeconds: number) {
+  const sessionIds = shoppers.map(() => randomUUID());
+  await pool.query(
+    `INSERT INTO sessions (id, user_id, family_id, token_hash, user_agent, expires_at, created_at)
+     SELECT s.id, s.user_id, gen_random_uuid(), s.token_hash, 'erp-load/artillery', now() + make_interval(secs => $4), now()
+       FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS s(id, user_id, token_hash)`,
+    [sessionIds, shoppers.map((s) => s.userId), shoppers.map(() => randomBytes(32).toString('hex')), ttlSeconds],
+  );
+  const tokens = createTokenService({
+    secrets: config.auth.jwtSecrets,
+    issuer: config.auth.jwtIssuer,
+    audience: config.auth.jwtAudience,
+    accessTtlSeconds: ttlSeconds,
+    mfaTtlSeconds: config.auth.mfaChallengeTtlSeconds,
+    logger: createLogger({ level: 'error' }),
+  });
+  return Promise.all(
+    shoppers.map(async (s, i) => ({ ...s, token: (await tokens.signAccess(s.userId, sessionIds[i]!)).token })),
+  );
+}
+
+/** The variants checkouts buy and their warehouse, topped up to TOP_UP_TO units (recorded in the ledger). */
+async function prepareCheckoutStock(pool: pg.Pool) {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const { rows: warehouses } = await client.query<{ id: string }>('SELECT id FROM warehouses ORDER BY code LIMIT 1');
+    const warehouseId = warehouses[0]?.id;
+    if (!warehouseId) throw new Error('the database has no warehouse: seed it first (npm run db:seed)');
+    // Spread over the catalog (md5 order), only what a shopper can buy, only existing stock rows.
+    const { rows: levels } = await client.query<{ variant_id: string; quantity: number }>(
+      `SELECT l.variant_id, l.quantity FROM inventory_levels l
+         JOIN product_variants v ON v.id = l.variant_id
+         JOIN products p ON p.id = v.product_id
+        WHERE l.warehouse_id = $1 AND v.is_active AND p.status = 'ACTIVE' AND v.currency = 'USD'
+        ORDER BY md5(v.id::text) LIMIT $2
+          FOR UPDATE OF l`,
+      [warehouseId, CHECKOUT_VARIANTS],
+    );
+    if (levels.length === 0) throw new Error('no active variant has a stock row in the first warehouse');
+    const short = levels.filter((l) => l.quantity < TOP_UP_TO);
+    if (short.length > 0) {
+      const ids = short.map((l) => l.variant_id);
+      const deltas = short.map((l) => TOP_UP_TO - l.quantity);
+      await client.query(
+        `UPDATE inventory_levels l SET quantity = l.quantity + c.delta, updated_at = now()
+           FROM unnest($1::uuid[], $2::int[]) AS c(variant_id, delta)
+          WHERE l.variant_id = c.variant_id AND l.warehouse_id = $3`,
+        [ids, deltas, warehouseId],
+      );
+      await client.query(
+        `INSERT INTO stock_adjustments (id, variant_id, warehouse_id, delta, reason, note, created_at)
+         SELECT gen_random_uuid(), c.variant_id, $3, c.delta, 'RECEIVED', $4, now()
+           FROM unnest($1::uuid[], $2::int[]) AS c(variant_id, delta)`,
+        [ids, deltas, warehouseId, TOP_UP_NOTE],
+      );
+    }
+    await client.query('COMMIT');
+    return { warehouseId, variantIds: levels.map((l) => l.variant_id) };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** Skus, search words and page count of the active catalog, for the browse and detail flows. */
+async function catalogData(pool: pg.Pool) {
+  const { rows: products } = await pool.query<{ sku: string; name: string }>(
+    "SELECT sku, name FROM products WHERE status = 'ACTIVE' ORDER BY sku",
+  );
+  if (products.length === 0) throw new Error('the catalog has no active product: seed it first (npm run db:seed)');
+  // The 30 most frequent words of the product names: searches that find something.
+  const words = new Map<string, number>();
+  for (const p of products) {
+    for (const word of p.name.toLowerCase().split(/[^a-z]+/)) {
+      if (word.length >= 3) words.set(word, (words.get(word) ?? 0) + 1);
+    }
+  }
+  const searchWords = [...words.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 30)
+    .map(([w]) => w);
+  return {
+    pageSize: PAGE_SIZE,
+    lastPage: Math.max(1, Math.ceil(products.length / PAGE_SIZE)),
+    skus: products.map((p) => p.sku),
+    searchWords: searchWords.length > 0 ? searchWords : [products[0]!.sku],
+  };
+}
+
+// ------------------------------------------------------------------ the run
+
+interface Manifest {
+  operations: { id: string; name: string }[];
+}
+
+/** Sends one persisted operation; throws unless it is a 200 with data and no errors. */
+async function send(base: string, token: string, operations: Record<string, string>, name: string, variables: object) {
+  const response = await fetch(`${base}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({
+      operationName: name,
+      variables,
+      extensions: { persistedQuery: { version: 1, sha256Hash: operations[name] } },
+    }),
+  });
+  const text = await response.text();
+  let body: { data?: Record<string, { id?: string } | null>; errors?: unknown[] } | undefined;
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    body = undefined;
+  }
+  if (response.status !== 200 || !body?.data || (body.errors?.length ?? 0) > 0) {
+    throw new Error(`${name} failed before the run (HTTP ${response.status}): ${text.slice(0, 500)}`);
+  }
+  return body.data;
+}
+
+/** Every flow of the mix a few times: proves the setup works and warms the gateway up. */
+async function preflight(
+  base: string,
+  users: (Shopper & { token: string })[],
+  operations: Record<string, string>,
+  catalog: Awaited<ReturnType<typeof catalogData>>,
+  checkout: { warehouseId: string; variantIds: string[] },
+  rounds: number,
+) {
+  for (let round = 0; round < rounds; round++) {
+    const user = users[round % users.length]!;
+    await send(base, user.token, operations, 'CatalogPage', { page: 1 + (round % 5), limit: PAGE_SIZE, search: null });
+    await send(base, user.token, operations, 'CatalogPage', {
+      page: 1,
+      limit: PAGE_SIZE,
+      search: catalog.searchWords[round % catalog.searchWords.length],
+    });
+    await send(base, user.token, operations, 'ProductDetail', { sku: catalog.skus[round % catalog.skus.length] });
+    await send(base, user.token, operations, 'OrderHistory', { customerId: user.customerId, limit: 20 });
+    await send(base, user.token, operations, 'Me', {});
+    const cart = await send(base, user.token, operations, 'CreateCart', { customerId: user.customerId });
+    const cartId = cart.createCart?.id;
+    await send(base, user.token, operations, 'AddCartItem', {
+      cartId,
+      variantId: checkout.variantIds[round % checkout.variantIds.length],
+      quantity: 1,
+    });
+    await send(base, user.token, operations, 'Checkout', { cartId, warehouseId: checkout.warehouseId });
+  }
+}
+
+function runArtillery(args: string[], extraEnv: Record<string, string>): { pid?: number; done: Promise<number> } {
+  const bin = join(rootDir, 'node_modules', 'artillery', 'bin', 'run');
+  if (!existsSync(bin)) throw new Error('artillery is not installed: npm install');
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd: rootDir,
+    env: { ...env, ...extraEnv },
+    stdio: 'inherit',
+  });
+  const stop = () => child.kill('SIGINT');
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const done = new Promise<number>((resolve) =>
+    child.once('exit', (code, signal) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(code ?? (signal ? 1 : 0));
+    }),
+  );
+  return { pid: child.pid, done };
+}
+
+interface ArtilleryReport {
+  aggregate: {
+    counters: Record<string, number>;
+    summaries: Record<string, Record<string, number>>;
+    firstCounterAt?: number;
+    lastCounterAt?: number;
+    firstMetricAt?: number;
+    lastMetricAt?: number;
+  };
+}
+
+function summarize(report: ArtilleryReport) {
+  const { counters, summaries } = report.aggregate;
+  const first = report.aggregate.firstCounterAt ?? report.aggregate.firstMetricAt;
+  const last = report.aggregate.lastCounterAt ?? report.aggregate.lastMetricAt;
+  const requests = counters['http.requests'] ?? 0;
+  const responses = counters['http.responses'] ?? 0;
+  const elapsed = first !== undefined && last !== undefined && last > first ? (last - first) / 1000 : plannedSeconds;
+  const latency = summaries['http.response_time'] ?? {};
+  const pick = (s: Record<string, number> | undefined) => ({
+    p50: s?.p50 ?? s?.median,
+    p95: s?.p95,
+    p99: s?.p99,
+    p999: s?.p999,
+    max: s?.max,
+  });
+  const perOperation: Record<string, ReturnType<typeof pick> & { count?: number }> = {};
+  const prefix = 'plugins.metrics-by-endpoint.response_time.';
+  for (const [name, s] of Object.entries(summaries)) {
+    if (name.startsWith(prefix)) perOperation[name.slice(prefix.length)] = { count: s.count, ...pick(s) };
+  }
+  const codes = Object.fromEntries(
+    Object.entries(counters)
+      .filter(([k]) => k.startsWith('http.codes.'))
+      .map(([k, v]) => [k.slice('http.codes.'.length), v]),
+  );
+  const errors = Object.fromEntries(
+    Object.entries(counters)
+      .filter(([k]) => k.startsWith('errors.'))
+      .map(([k, v]) => [k.slice('errors.'.length), v]),
+  );
+  const created = counters['vusers.created'] ?? 0;
+  const failed = counters['vusers.failed'] ?? 0;
+  return {
+    requests,
+    /** Requests sent per second of the planned phases: the load offered. */
+    sentPerSecond: Number((requests / plannedSeconds).toFixed(1)),
+    responses,
+    /** Responses per second, from the first to the last metric of the run: the throughput. */
+    answeredPerSecond: Number((responses / elapsed).toFixed(1)),
+    seconds: Number(elapsed.toFixed(1)),
+    latencyMs: pick(latency),
+    perOperation,
+    codes,
+    errors,
+    vusers: { created, completed: counters['vusers.completed'] ?? 0, failed },
+    errorRatePercent: created > 0 ? Number(((failed / created) * 100).toFixed(3)) : 0,
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+async function main(): Promise<number> {
+  const logger = createLogger({ level: 'error' });
+  const workDir = mkdtempSync(join(tmpdir(), `erp-load-${scenario}-`));
+  const resultsDir = join(rootDir, 'load', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const stamp = new Date()
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/:/g, '-');
+  /** load/results/load-<scenario>-<time>: .json (artillery), .summary.json, .gateway.log */
+  const resultsBase = join(resultsDir, `load-${scenario}-${stamp}`);
+  const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 4 });
+  const redisKeyPrefix = `load:${scenario}:${randomBytes(4).toString('hex')}:`;
+  const dbUrl = new URL(DATABASE_URL);
+  const dbLabel = `${dbUrl.hostname}:${dbUrl.port || '5432'}${dbUrl.pathname}`;
+  let gateway: Gateway | undefined;
+
+  const port = await freePort();
+  const gatewaySettings = externalTarget ? undefined : gatewayEnvironment(port, redisKeyPrefix);
+  // The settings the tokens are signed with: the started gateway's, or the target's own.
+  const config = loadConfig({ rootDir, env: gatewaySettings?.env ?? env });
+  const tokenTtl = Math.ceil(plannedSeconds) + 30 * 60;
+
+  try {
+    console.log(
+      `load scenario ${scenario}: ${phases.map((p) => p.name ?? `${seconds(p.duration ?? p.pause)} s`).join(' → ')}`,
+    );
+    console.log(
+      `  planned ${plannedSeconds} s; database ${dbLabel}; ${USERS} shoppers; ` +
+        (flags.flow ? `only the ${flags.flow} flow` : 'the full mix'),
+    );
+
+    const stale = await cleanUp(pool);
+    if (Object.values(stale).some((n) => n > 0))
+      console.log(`  removed leftovers of earlier runs: ${JSON.stringify(stale)}`);
+    const shoppers = await signIn(pool, config, await prepareShoppers(pool, config, USERS), tokenTtl);
+    const checkout = await prepareCheckoutStock(pool);
+    const catalog = await catalogData(pool);
+    const manifestPath = config.graphql.persisted.manifests[0];
+    if (!manifestPath) throw new Error('no persisted-operation manifest configured');
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
+    const operations: Record<string, string> = {};
+    for (const name of OPERATIONS) {
+      const entry = manifest.operations.find((o) => o.name === name);
+      if (!entry) throw new Error(`${name} is not in ${relative(rootDir, manifestPath)}: run npm run codegen`);
+      operations[name] = entry.id;
+    }
+
+    const usersFile = join(workDir, 'users.csv');
+    writeFileSync(usersFile, `token,customerId\n${shoppers.map((s) => `${s.token},${s.customerId}`).join('\n')}\n`);
+    const dataFile = join(workDir, 'data.json');
+    writeFileSync(dataFile, JSON.stringify({ operations, catalog, checkout }));
+
+    let base: string;
+    if (gatewaySettings) {
+      if (gatewaySettings.fromUser.length > 0) {
+        console.log(`  gateway settings from your environment: ${gatewaySettings.fromUser.join(', ')}`);
+      }
+      gateway = await startGateway(gatewaySettings.env, `${resultsBase}.gateway.log`);
+      base = gateway.base;
+      console.log(
+        `  gateway started at ${base} (pid ${gateway.child.pid}, output in ${relative(rootDir, gateway.logFile)})`,
+      );
+    } else {
+      base = externalTarget!;
+      console.log(`  target ${base} (external)`);
+    }
+    await preflight(base, shoppers, operations, catalog, checkout, 10);
+    console.log('  preflight ok: every flow of the mix works; starting artillery\n');
+
+    // Gateway memory and CPU while artillery runs (only for a gateway started here), artillery's CPU,
+    // and how busy the whole machine was.
+    const samples: { at: number; rssMb: number; cpuSeconds: number }[] = [];
+    const pid = gateway?.child.pid;
+    let generatorStart: number | undefined;
+    let generatorLast: number | undefined;
+    let generatorPid: number | undefined = undefined;
+    const sample = () => {
+      const usage = pid ? processUsage(pid) : undefined;
+      if (usage) samples.push({ at: Date.now(), ...usage });
+      const generator = generatorPid ? processUsage(generatorPid) : undefined;
+      if (generator) {
+        generatorStart ??= generator.cpuSeconds;
+        generatorLast = generator.cpuSeconds;
+      }
+    };
+    sample();
+    const machineBefore = machineCpu();
+    const startedAt = Date.now();
+    const sampler = setInterval(sample, SAMPLE_MS);
+
+    const reportFile = `${resultsBase}.json`;
+    const artillery = runArtillery(
+      [
+        'run',
+        join(scenariosDir, 'common.yml'),
+        scenarioFile,
+        '--target',
+        base,
+        '--payload',
+        usersFile,
+        '--output',
+        reportFile,
+        // One flow of the mix alone (a diagnosis: what each costs), instead of the mix.
+        ...(flags.flow ? ['--scenario-name', flags.flow] : []),
+      ],
+      { LOAD_DATA_FILE: dataFile, ARTILLERY_DISABLE_TELEMETRY: 'true' },
+    );
+    generatorPid = artillery.pid;
+    const artilleryCode = await artillery.done;
+    clearInterval(sampler);
+    sample();
+    const machineAfter = machineCpu();
+    const runSeconds = (Date.now() - startedAt) / 1000;
+    const machine =
+      machineBefore && machineAfter && machineAfter.total > machineBefore.total
+        ? {
+            cores: availableParallelism(),
+            busyPercent: Number(
+              (((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) * 100).toFixed(
+                1,
+              ),
+            ),
+            loadGeneratorCpuPercentOfOneCore:
+              generatorStart !== undefined && generatorLast !== undefined
+                ? Number((((generatorLast - generatorStart) / runSeconds) * 100).toFixed(1))
+                : undefined,
+          }
+        : undefined;
+
+    if (!existsSync(reportFile)) {
+      console.error(`artillery wrote no report (exit code ${artilleryCode})`);
+      return artilleryCode || 1;
+    }
+    const summary = summarize(JSON.parse(readFileSync(reportFile, 'utf8')) as ArtilleryReport);
+
+    // Gateway usage: memory, CPU per request.
+    let gatewayUsage: Record<string, number> | undefined;
+    if (samples.length >= 2) {
+      const firstSample = samples[0]!;
+      const lastSample = samples[samples.length - 1]!;
+      const span = lastSample.at - firstSample.at;
+      const inWindow = (from: number, to: number) =>
+        samples
+          .filter((s) => s.at >= firstSample.at + span * from && s.at <= firstSample.at + span * to)
+          .map((s) => s.rssMb);
+      const early = median(inWindow(0.2, 0.3));
+      const late = median(inWindow(0.9, 1));
+      const cpu = lastSample.cpuSeconds - firstSample.cpuSeconds;
+      gatewayUsage = {
+        rssStartMb: Math.round(firstSample.rssMb),
+        rssPeakMb: Math.round(Math.max(...samples.map((s) => s.rssMb))),
+        rssEndMb: Math.round(lastSample.rssMb),
+        rssGrowthPercent: early > 0 && late > 0 ? Number((((late - early) / early) * 100).toFixed(1)) : Number.NaN,
+        cpuPercentOfOneCore: Number(((cpu / (span / 1000)) * 100).toFixed(1)),
+        cpuMsPerRequest: summary.requests > 0 ? Number(((cpu * 1000) / summary.requests).toFixed(3)) : 0,
+      };
+    }
+
+    // The runner's checks (runnerChecks of the scenario file).
+    const checks: { check: string; ok: boolean | undefined }[] = [];
+    if (runnerChecks.maxP999Ms !== undefined) {
+      const p999 = summary.latencyMs.p999;
+      checks.push({
+        check: `http.response_time.p999 < ${runnerChecks.maxP999Ms} (${p999 ?? '-'})`,
+        ok: p999 === undefined ? undefined : p999 < runnerChecks.maxP999Ms,
+      });
+    }
+    if (runnerChecks.maxRssMb !== undefined) {
+      checks.push({
+        check: `gateway RSS peak < ${runnerChecks.maxRssMb} MB (${gatewayUsage?.rssPeakMb ?? '-'})`,
+        ok: gatewayUsage ? gatewayUsage.rssPeakMb! < runnerChecks.maxRssMb : undefined,
+      });
+    }
+    if (runnerChecks.maxRssGrowthPercent !== undefined) {
+      const growth = gatewayUsage?.rssGrowthPercent;
+      checks.push({
+        check: `gateway RSS growth from the 20-30% mark to the end < ${runnerChecks.maxRssGrowthPercent}% (${growth ?? '-'})`,
+        ok: growth === undefined || !Number.isFinite(growth) ? undefined : growth < runnerChecks.maxRssGrowthPercent,
+      });
+    }
+
+    const ms = (n: number | undefined) => (n === undefined ? '-' : `${n.toFixed(1)} ms`);
+    console.log(`\n=== load scenario ${scenario}: summary ===`);
+    console.log(
+      `sent ${summary.requests} requests (${summary.sentPerSecond} req/s over the planned ${plannedSeconds} s), ` +
+        `${summary.responses} answered (${summary.answeredPerSecond}/s over ${summary.seconds} s)`,
+    );
+    console.log(
+      `virtual users ${summary.vusers.created}, failed ${summary.vusers.failed} (${summary.errorRatePercent}%)`,
+    );
+    const l = summary.latencyMs;
+    console.log(`latency p50 ${ms(l.p50)}  p95 ${ms(l.p95)}  p99 ${ms(l.p99)}  p99.9 ${ms(l.p999)}  max ${ms(l.max)}`);
+    console.log(`status codes ${JSON.stringify(summary.codes)}; errors ${JSON.stringify(summary.errors)}`);
+    console.log(
+      `${'operation'.padEnd(16)}${'count'.padStart(9)}${'p50'.padStart(10)}${'p95'.padStart(10)}${'p99'.padStart(10)}`,
+    );
+    for (const [name, s] of Object.entries(summary.perOperation)) {
+      console.log(
+        `${name.padEnd(16)}${String(s.count ?? 0).padStart(9)}${ms(s.p50).padStart(10)}${ms(s.p95).padStart(10)}${ms(s.p99).padStart(10)}`,
+      );
+    }
+    if (machine) {
+      console.log(
+        `machine: ${machine.cores} cores, ${machine.busyPercent}% busy during the run (all of it: load generator, ` +
+          `gateway, database, other work); the load generator (artillery) used ` +
+          `${machine.loadGeneratorCpuPercentOfOneCore ?? '-'}% of a core`,
+      );
+    }
+    if (gatewayUsage) {
+      console.log(
+        `gateway RSS ${gatewayUsage.rssStartMb} → ${gatewayUsage.rssEndMb} MB (peak ${gatewayUsage.rssPeakMb}, ` +
+          `growth ${gatewayUsage.rssGrowthPercent}%); CPU ${gatewayUsage.cpuPercentOfOneCore}% of a core, ` +
+          `${gatewayUsage.cpuMsPerRequest} ms per request`,
+      );
+    }
+    if (checks.length > 0) {
+      console.log('runner checks:');
+      for (const { check, ok } of checks) {
+        // A check without its measurement (an external gateway's memory) is skipped, not failed.
+        console.log(`${ok === undefined ? 'skipped' : ok ? 'ok' : 'fail'}: ${check}`);
+      }
+    }
+    const failedChecks = checks.filter((c) => c.ok === false).map((c) => c.check);
+    const passed = artilleryCode === 0 && failedChecks.length === 0;
+    console.log(
+      passed
+        ? 'result: PASS'
+        : `result: FAIL (${[
+            ...(artilleryCode !== 0 ? [`artillery exit code ${artilleryCode}: see its Checks above`] : []),
+            ...failedChecks,
+          ].join('; ')})`,
+    );
+
+    const summaryFile = `${resultsBase}.summary.json`;
+    writeFileSync(
+      summaryFile,
+      `${JSON.stringify(
+        {
+          scenario,
+          measuredAt: new Date().toISOString(),
+          target: externalTarget ?? 'gateway started by the runner',
+          database: dbLabel,
+          users: USERS,
+          flow: flags.flow ?? 'mix',
+          passed,
+          ...summary,
+          gateway: gatewayUsage,
+          machine,
+          artilleryExitCode: artilleryCode,
+          runnerChecks: checks,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    console.log(`wrote ${relative(rootDir, reportFile)} and ${relative(rootDir, summaryFile)}`);
+    return passed ? 0 : 1;
+  } finally {
+    if (gateway) await stopGateway(gateway);
+    if (!flags['keep-data']) {
+      const removed = await cleanUp(pool).catch((error: unknown) => {
+        console.error(`cleanup failed: ${String(error)}`);
+        return undefined;
+      });
+      if (removed) console.log(`cleaned up: ${JSON.stringify(removed)}`);
+    }
+    await pool.end();
+    if (!externalTarget) {
+      // This run's Redis keys (SCAN + DEL, without a client-side prefix, which SCAN ignores).
+      const redis = createRedis({ url: REDIS_URL, logger, name: 'erp-load-cleanup' });
+      try {
+        let cursor = (await waitForRedis(redis)) ? '0' : undefined;
+        while (cursor !== undefined) {
+          const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisKeyPrefix}*`, 'COUNT', 1_000);
+          if (keys.length > 0) await redis.del(...keys);
+          cursor = next === '0' ? undefined : next;
+        }
+      } catch {
+        // Redis unreachable: the keys stay (a few rate-limit counters, which expire).
+      } finally {
+        redis.disconnect();
+      }
+    }
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    process.exit(1);
+  },
+);
