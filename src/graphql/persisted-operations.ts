@@ -136,6 +136,11 @@ export function loadPersistedOperations(paths: readonly string[], schema: GraphQ
   return { byId, byNormalized };
 }
 
+/** Apollo prefixes its cache keys (a schema hash, `apq:`) with colons; the query hash comes last. */
+function queryHashOfKey(key: string): string {
+  return key.slice(key.lastIndexOf(':') + 1);
+}
+
 /**
  * Apollo's document store (parsed and validated documents by query hash) with the manifest's
  * documents always present: a request whose document is a manifest body, or that sends only a
@@ -147,8 +152,7 @@ export function createDocumentStore(operations: PersistedOperations | undefined)
     // Roughly the memory of a parsed document: a few times its printed size.
     sizeCalculation: (document) => Math.max(1, (document.loc?.end ?? 1_000) * 4),
   });
-  // Apollo prefixes keys with a schema hash and a colon; the query hash comes last.
-  const manifestDocument = (key: string) => operations?.byId.get(key.slice(key.lastIndexOf(':') + 1))?.document;
+  const manifestDocument = (key: string) => operations?.byId.get(queryHashOfKey(key))?.document;
   return {
     async get(key) {
       return manifestDocument(key) ?? cache.get(key);
@@ -199,8 +203,8 @@ export function createPersistedOperationsGate(options: PersistedOperationsGateOp
   // byte-identical to its manifest body is parsed for recognition once, not per request.
   const recognised = new LRUCache<string, PersistedOperation | { unknown: true }>({ max: 10_000 });
 
-  function recognise(query: string): PersistedOperation | undefined {
-    const queryHash = sha256Hex(query);
+  function recognise(query: string, knownHash: string | undefined): PersistedOperation | undefined {
+    const queryHash = knownHash ?? sha256Hex(query);
     const exact = operations.byId.get(queryHash);
     if (exact) return exact.operation;
     let known = recognised.get(queryHash);
@@ -220,10 +224,16 @@ export function createPersistedOperationsGate(options: PersistedOperationsGateOp
     return 'unknown' in known ? undefined : known;
   }
 
-  /** The document of a request: its own query, or the manifest body its id names. */
-  function resolve(query: unknown, extensions: Record<string, unknown> | undefined): string | AppError | undefined {
+  /**
+   * The document of a request, its own query or the manifest body its id names, with its sha256
+   * when the request already carried (and so proved) it.
+   */
+  function resolve(
+    query: unknown,
+    extensions: Record<string, unknown> | undefined,
+  ): { document: string; hash: string | undefined } | AppError | undefined {
     const persisted = extensions?.persistedQuery as { version?: unknown; sha256Hash?: unknown } | undefined;
-    if (persisted === undefined) return typeof query === 'string' ? query : undefined;
+    if (persisted === undefined) return typeof query === 'string' ? { document: query, hash: undefined } : undefined;
     const id = persisted.sha256Hash;
     if (persisted.version !== 1 || typeof id !== 'string') {
       return new AppError(ErrorCode.BAD_REQUEST, {
@@ -234,10 +244,10 @@ export function createPersistedOperationsGate(options: PersistedOperationsGateOp
       if (sha256Hex(query) !== id) {
         return new AppError(ErrorCode.BAD_REQUEST, { message: 'The sha256Hash does not match the query.' });
       }
-      return query;
+      return { document: query, hash: id };
     }
     const entry = operations.byId.get(id);
-    if (entry) return entry.operation.body;
+    if (entry) return { document: entry.operation.body, hash: id };
     if (safelist) return new AppError(ErrorCode.PERSISTED_QUERY_NOT_IN_LIST);
     // Audit mode: an APQ-style client answers this by sending the document.
     return new AppError(ErrorCode.PERSISTED_QUERY_NOT_FOUND, { message: 'PersistedQueryNotFound' });
@@ -253,18 +263,19 @@ export function createPersistedOperationsGate(options: PersistedOperationsGateOp
     extensions: Record<string, unknown> | undefined,
     rewrite: (document: string, rest: Record<string, unknown>) => HTTPGraphQLRequest,
   ): GateDecision {
-    const document = resolve(query, extensions);
-    if (document instanceof AppError) return { error: document };
-    if (document === undefined) return { request };
-    const refused = admitDocument(document);
+    const resolved = resolve(query, extensions);
+    if (resolved instanceof AppError) return { error: resolved };
+    if (resolved === undefined) return { request };
+    const { document, hash } = resolved;
+    const refused = admitDocument(document, hash);
     if (refused) return { error: refused };
     if (!extensions?.persistedQuery) return { request };
     const { persistedQuery: _persisted, ...rest } = extensions;
     return { request: rewrite(document, rest) };
   }
 
-  function admitDocument(document: string): AppError | undefined {
-    if (recognise(document)) {
+  function admitDocument(document: string, hash: string | undefined): AppError | undefined {
+    if (recognise(document, hash)) {
       stats.hits += 1;
       return undefined;
     }
@@ -326,8 +337,7 @@ export function withManifestOperations(
   store: KeyValueCache<string>,
   operations: PersistedOperations | undefined,
 ): KeyValueCache<string> {
-  // Apollo Server prefixes APQ keys (`apq:<sha256>`); the hash comes last.
-  const manifestBody = (key: string) => operations?.byId.get(key.slice(key.lastIndexOf(':') + 1))?.operation.body;
+  const manifestBody = (key: string) => operations?.byId.get(queryHashOfKey(key))?.operation.body;
   return {
     async get(key) {
       return manifestBody(key) ?? store.get(key);

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLRequest } from '@apollo/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERROR_CATALOG, ErrorCode } from '../errors/index.js';
+import { formatGraphQLError } from '../graphql/errors.js';
 import type { Logger } from '../observability/logger.js';
 
 export interface GraphQLHandlerOptions<TContext extends BaseContext> {
@@ -15,7 +16,7 @@ export interface GraphQLHandlerOptions<TContext extends BaseContext> {
   gate?: { admit(request: HTTPGraphQLRequest): { request: HTTPGraphQLRequest } | { error: AppError } };
 }
 
-/** A coded error answered by the route itself, shaped like Apollo's (formatGraphQLError). */
+/** A coded error answered by the route itself, formatted like every other (formatGraphQLError). */
 function sendError(reply: FastifyReply, request: FastifyRequest, error: AppError) {
   return reply
     .code(error.httpStatus)
@@ -23,9 +24,7 @@ function sendError(reply: FastifyReply, request: FastifyRequest, error: AppError
     .header('cache-control', 'no-store')
     .send(
       JSON.stringify({
-        errors: [
-          { message: error.message, extensions: { ...error.details, code: error.code, correlationId: request.id } },
-        ],
+        errors: [formatGraphQLError({ message: error.message, extensions: { correlationId: request.id } }, error)],
       }),
     );
 }

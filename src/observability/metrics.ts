@@ -10,36 +10,42 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 type Labels = Record<string, string>;
 
 /**
- * A counter whose value is read, at scrape time, from a component's own monotonic count
- * (`stats` objects), so components need no metrics dependency of their own.
+ * A metric whose values are read, at scrape time, from a component's own counts (`stats`
+ * objects), so components need no metrics dependency of their own. Counters mirror monotonic
+ * counts (exposed as counters, so `rate()` applies); gauges mirror current values.
  */
-function mirroredCounter(registry: Registry, name: string, help: string, read: () => [Labels, number][]): void {
+function mirrored(
+  kind: 'counter' | 'gauge',
+  registry: Registry,
+  name: string,
+  help: string,
+  read: () => [Labels, number][],
+): void {
   const labelNames = [...new Set(read().flatMap(([labels]) => Object.keys(labels)))];
-  new Counter({
-    name,
-    help,
-    labelNames,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [labels, value] of read()) this.inc(labels, value);
-    },
-  });
+  const config = { name, help, labelNames, registers: [registry] };
+  if (kind === 'counter') {
+    new Counter({
+      ...config,
+      collect() {
+        this.reset();
+        for (const [labels, value] of read()) this.inc(labels, value);
+      },
+    });
+  } else {
+    new Gauge({
+      ...config,
+      collect() {
+        this.reset();
+        for (const [labels, value] of read()) this.set(labels, value);
+      },
+    });
+  }
 }
 
-function mirroredGauge(registry: Registry, name: string, help: string, read: () => [Labels, number][]): void {
-  const labelNames = [...new Set(read().flatMap(([labels]) => Object.keys(labels)))];
-  new Gauge({
-    name,
-    help,
-    labelNames,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [labels, value] of read()) this.set(labels, value);
-    },
-  });
-}
+const mirroredCounter = (registry: Registry, name: string, help: string, read: () => [Labels, number][]) =>
+  mirrored('counter', registry, name, help, read);
+const mirroredGauge = (registry: Registry, name: string, help: string, read: () => [Labels, number][]) =>
+  mirrored('gauge', registry, name, help, read);
 
 /** The monotonic counts and gauges the gateway's components keep, read at scrape time. */
 export interface MetricSources {
