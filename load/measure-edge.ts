@@ -27,6 +27,7 @@ import { createDatabase } from '../src/platform/db/index.js';
 import { findProjectRoot } from '../src/platform/project-root.js';
 import { createRedis, waitForRedis, type RedisClient } from '../src/platform/redis/redis.js';
 import { createWindowCounter } from '../src/platform/redis/window-counter.js';
+import { endBenchSession, signInBenchAdmin, type BenchSession } from './bench/fixtures.js';
 
 const { values } = parseArgs({
   options: {
@@ -102,30 +103,12 @@ function percentile(sorted: number[], p: number): number {
 
 const off = await startApp(offConfig, 'off');
 const safe = await startApp(safeConfig, 'safelist');
-let sessionId: string | undefined;
+let session: BenchSession | undefined;
 try {
   // Every request is made as a bench administrator with a real session.
-  const adminRole = await database.prisma.role.findUniqueOrThrow({ where: { name: 'ADMIN' } });
-  const benchUser = await database.prisma.user.upsert({
-    where: { email: 'bench-admin@example.com' },
-    create: {
-      email: 'bench-admin@example.com',
-      displayName: 'Bench admin',
-      passwordHash: await off.app.identity.passwords.hash(randomBytes(24).toString('base64url')),
-      roles: { create: { roleId: adminRole.id } },
-    },
-    update: {},
-  });
-  const session = await database.prisma.session.create({
-    data: {
-      userId: benchUser.id,
-      familyId: crypto.randomUUID(),
-      tokenHash: randomBytes(32).toString('hex'),
-      expiresAt: new Date(Date.now() + 3_600_000),
-    },
-  });
-  sessionId = session.id;
-  const { token } = await off.app.identity.tokens.signAccess(benchUser.id, session.id);
+  session = await signInBenchAdmin(database, offConfig);
+  const { token } = session;
+  const benchUser = { id: session.userId };
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
 
   // Realistic variables from the data itself.
@@ -392,7 +375,7 @@ try {
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nwrote ${relative(rootDir, file)}`);
 } finally {
-  if (sessionId) await database.prisma.session.delete({ where: { id: sessionId } }).catch(() => undefined);
+  await endBenchSession(database, session).catch(() => undefined);
   await safe.app.close();
   await off.app.close();
   // Delete this run's keys (SCAN + DEL without the client-side prefix, which SCAN does not apply).

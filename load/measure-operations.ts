@@ -15,6 +15,7 @@ import { loadConfig } from '../src/config/index.js';
 import { createLogger } from '../src/observability/logger.js';
 import { createDatabase } from '../src/platform/db/index.js';
 import { findProjectRoot } from '../src/platform/project-root.js';
+import { signInBenchAdmin } from './bench/fixtures.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '50' } } });
 const RUNS = Number(values.runs);
@@ -37,26 +38,7 @@ const app = await createApp(config, { logger, database, runtime: { version: 'ben
 const base = await app.server.listen({ host: '127.0.0.1', port: 0 });
 
 // Staff operations need a signed-in caller: a bench administrator with a real session.
-const adminRole = await database.prisma.role.findUniqueOrThrow({ where: { name: 'ADMIN' } });
-const benchUser = await database.prisma.user.upsert({
-  where: { email: 'bench-admin@example.com' },
-  create: {
-    email: 'bench-admin@example.com',
-    displayName: 'Bench admin',
-    passwordHash: await app.identity.passwords.hash(randomBytes(24).toString('base64url')),
-    roles: { create: { roleId: adminRole.id } },
-  },
-  update: {},
-});
-const session = await database.prisma.session.create({
-  data: {
-    userId: benchUser.id,
-    familyId: crypto.randomUUID(),
-    tokenHash: randomBytes(32).toString('hex'),
-    expiresAt: new Date(Date.now() + 3_600_000),
-  },
-});
-const { token } = await app.identity.tokens.signAccess(benchUser.id, session.id);
+const { token } = await signInBenchAdmin(database, config);
 const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
 
 // Realistic variables from the data itself.
