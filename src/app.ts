@@ -12,7 +12,8 @@ import { formatGraphQLError } from './graphql/errors.js';
 import { createOperationLimitsPlugin } from './graphql/operation-limits.js';
 import { createErrorReportingPlugin } from './graphql/plugins/error-reporting.plugin.js';
 import { createHttpCachePlugin } from './graphql/plugins/http-cache.plugin.js';
-import { createRateLimitPlugin } from './graphql/plugins/rate-limit.plugin.js';
+import { createRateLimitPlugin, createRequestCharger } from './graphql/plugins/rate-limit.plugin.js';
+import { createCachedReadLane } from './graphql/cached-read-lane.js';
 import {
   createDocumentStore,
   createPersistedOperationsGate,
@@ -169,6 +170,7 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     backupStatus: () => readBackupStatus(join(config.backup.dir, 'backup-status.json')),
   });
 
+  const rateLimitOptions = { counter: windowCounter, logger, limits: live.rateLimits, stats: rateLimitStats };
   // Plugin order matters only where noted; each plugin owns one concern.
   const plugins: ApolloServerPlugin<GraphQLContext>[] = [
     // Drain first so shutdown waits for every in-flight operation before anything closes.
@@ -177,12 +179,7 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     // Limits before execution: nothing of an oversized operation runs.
     createOperationLimitsPlugin(live.limits),
     // After the limits: the budget spends the cost they measured.
-    createRateLimitPlugin({
-      counter: windowCounter,
-      logger,
-      limits: live.rateLimits,
-      stats: rateLimitStats,
-    }),
+    createRateLimitPlugin(rateLimitOptions),
     // Operation names are labels only when a manifest knows them (bounded cardinality).
     createMetricsPlugin(metrics, new Set([...(manifestOperations?.byId.values() ?? [])].map((o) => o.operation.name))),
     // ETag and 304 for cacheable GET queries; Cache-Control comes from the schema's hints.
@@ -218,6 +215,19 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
   await apollo.start();
 
   const buildContext = createContextFactory({ logger, database, runInTransaction, runtime, config, identity });
+  const gateMode = persisted.mode === 'safelist' || persisted.mode === 'audit' ? persisted.mode : undefined;
+  // Public manifest reads answered in front of Apollo; needs the gate to name the operation.
+  const cachedReads =
+    responseCache && manifestOperations && gateMode
+      ? createCachedReadLane({
+          catalogVersion: responseCache.version.current,
+          authenticate: identity.authenticate,
+          charge: createRequestCharger(rateLimitOptions),
+          limits: live.rateLimits,
+          metrics,
+          stats: responseCache.stats,
+        })
+      : undefined;
   server.route({
     url: '/graphql',
     method: ['GET', 'POST', 'OPTIONS'],
@@ -226,10 +236,11 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
       buildContext,
       timeoutMs: config.graphql.executionTimeoutMs,
       logger,
+      cachedReads,
       gate:
-        manifestOperations && (persisted.mode === 'safelist' || persisted.mode === 'audit')
+        manifestOperations && gateMode
           ? createPersistedOperationsGate({
-              mode: persisted.mode,
+              mode: gateMode,
               operations: manifestOperations,
               logger,
               parseOptions,

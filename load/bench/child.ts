@@ -38,7 +38,10 @@ export async function startServer(options: {
   logFile: string;
 }): Promise<ServerProcess> {
   const log: WriteStream = createWriteStream(options.logFile, { flags: 'a' });
-  const child = spawn(process.execPath, ['--import', 'tsx', options.script], {
+  // BENCH_NODE_OPTIONS adds Node flags to the servers, e.g. '--cpu-prof --cpu-prof-dir=load/results/prof'
+  // to see where a gateway operation spends its time under the same load.
+  const extraFlags = (process.env.BENCH_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...extraFlags, '--import', 'tsx', options.script], {
     cwd: options.cwd,
     env: options.env,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

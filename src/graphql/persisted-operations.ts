@@ -184,8 +184,11 @@ export interface PersistedOperationsGateOptions {
   stats: PersistedOperationStats;
 }
 
-/** What the gate decided: the request to run (its document filled in), or the coded refusal. */
-export type GateDecision = { request: HTTPGraphQLRequest } | { error: AppError };
+/**
+ * What the gate decided: the request to run (its document filled in) and the manifest operation it
+ * is, when it is one; or the coded refusal.
+ */
+export type GateDecision = { request: HTTPGraphQLRequest; operation?: PersistedOperation } | { error: AppError };
 
 /**
  * Safelist and audit modes (DESIGN.md section 5), in front of Apollo Server. A request may name
@@ -267,17 +270,20 @@ export function createPersistedOperationsGate(options: PersistedOperationsGateOp
     if (resolved instanceof AppError) return { error: resolved };
     if (resolved === undefined) return { request };
     const { document, hash } = resolved;
-    const refused = admitDocument(document, hash);
-    if (refused) return { error: refused };
-    if (!extensions?.persistedQuery) return { request };
+    const admitted = admitDocument(document, hash);
+    if (admitted instanceof AppError) return { error: admitted };
+    const operation = admitted;
+    if (!extensions?.persistedQuery) return { request, operation };
     const { persistedQuery: _persisted, ...rest } = extensions;
-    return { request: rewrite(document, rest) };
+    return { request: rewrite(document, rest), operation };
   }
 
-  function admitDocument(document: string, hash: string | undefined): AppError | undefined {
-    if (recognise(document, hash)) {
+  /** The manifest operation a document is, or the refusal (safelist); undefined for an unknown one in audit mode. */
+  function admitDocument(document: string, hash: string | undefined): PersistedOperation | AppError | undefined {
+    const operation = recognise(document, hash);
+    if (operation) {
       stats.hits += 1;
-      return undefined;
+      return operation;
     }
     if (safelist) {
       stats.rejected += 1;

@@ -3,6 +3,8 @@ import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLRequest
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERROR_CATALOG, ErrorCode } from '../errors/index.js';
 import { formatGraphQLError } from '../graphql/errors.js';
+import type { CachedReadLane, CachedRead } from '../graphql/cached-read-lane.js';
+import type { GateDecision, PersistedOperation } from '../graphql/persisted-operations.js';
 import type { Logger } from '../observability/logger.js';
 
 export interface GraphQLHandlerOptions<TContext extends BaseContext> {
@@ -13,7 +15,9 @@ export interface GraphQLHandlerOptions<TContext extends BaseContext> {
   timeoutMs: number;
   logger: Logger;
   /** Persisted-operation safelist/audit: fills in documents named by id or refuses the request. */
-  gate?: { admit(request: HTTPGraphQLRequest): { request: HTTPGraphQLRequest } | { error: AppError } };
+  gate?: { admit(request: HTTPGraphQLRequest): GateDecision };
+  /** Public catalog reads answered from memory in front of Apollo (src/graphql/cached-read-lane.ts). */
+  cachedReads?: CachedReadLane;
 }
 
 /** A coded error answered by the route itself, formatted like every other (formatGraphQLError). */
@@ -50,9 +54,10 @@ function toHTTPGraphQLRequest(request: FastifyRequest): HTTPGraphQLRequest {
  * execution still produces is discarded. A 304 (ETag match) is sent without a body.
  */
 export function createGraphQLHandler<TContext extends BaseContext>(options: GraphQLHandlerOptions<TContext>) {
-  const { apollo, buildContext, timeoutMs, logger, gate } = options;
+  const { apollo, buildContext, timeoutMs, logger, gate, cachedReads } = options;
   return async function graphqlHandler(request: FastifyRequest, reply: FastifyReply) {
     let httpGraphQLRequest = toHTTPGraphQLRequest(request);
+    let operation: PersistedOperation | undefined;
     if (gate) {
       const decision = gate.admit(httpGraphQLRequest);
       if ('error' in decision) {
@@ -63,6 +68,20 @@ export function createGraphQLHandler<TContext extends BaseContext>(options: Grap
         return sendError(reply, request, decision.error);
       }
       httpGraphQLRequest = decision.request;
+      operation = decision.operation;
+    }
+    // After the gate (only manifest queries qualify), before Apollo: a hit never reaches it.
+    const read: CachedRead | undefined = cachedReads?.begin(operation, httpGraphQLRequest);
+    if (cachedReads && read) {
+      const answer = await cachedReads.serve(read, httpGraphQLRequest, { clientIp: request.ip });
+      if (answer?.kind === 'refused') {
+        for (const [name, value] of answer.headers) void reply.header(name, value);
+        return sendError(reply, request, answer.error);
+      }
+      if (answer) {
+        for (const [name, value] of answer.headers) void reply.header(name, value);
+        return reply.code(answer.status).send(answer.status === 304 ? undefined : answer.body);
+      }
     }
     const controller = new AbortController();
     // The response closing before it was fully written means the client went away.
@@ -87,6 +106,7 @@ export function createGraphQLHandler<TContext extends BaseContext>(options: Grap
     }
 
     const { headers, body, status } = outcome;
+    if (cachedReads && read) cachedReads.remember(read, outcome);
     for (const [name, value] of headers) void reply.header(name, value);
     void reply.code(status ?? 200);
     if (status === 304) return reply.send();

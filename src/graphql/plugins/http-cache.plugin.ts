@@ -2,8 +2,13 @@ import { createHash } from 'node:crypto';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLContext } from '../context.js';
 
+/** The weak entity tag of a response's serialized `data` (also used by the cached-read lane). */
+export function entityTag(data: string): string {
+  return `W/"${createHash('sha256').update(data).digest('base64url').slice(0, 32)}"`;
+}
+
 /** Whether an If-None-Match header names this entity tag (weak comparison, RFC 9110 13.1.2). */
-function matches(ifNoneMatch: string, etag: string): boolean {
+export function matchesEntityTag(ifNoneMatch: string, etag: string): boolean {
   const opaque = etag.replace(/^W\//, '');
   return ifNoneMatch.split(',').some((tag) => {
     const candidate = tag.trim();
@@ -27,11 +32,10 @@ export function createHttpCachePlugin(): ApolloServerPlugin<GraphQLContext> {
           if (response.body.kind !== 'single') return;
           const result = response.body.singleResult;
           if (result.errors || !overallCachePolicy.policyIfCacheable()) return;
-          const digest = createHash('sha256').update(JSON.stringify(result.data)).digest('base64url');
-          const etag = `W/"${digest.slice(0, 32)}"`;
+          const etag = entityTag(JSON.stringify(result.data));
           response.http.headers.set('etag', etag);
           const ifNoneMatch = request.http?.headers.get('if-none-match');
-          if (ifNoneMatch && matches(ifNoneMatch, etag)) response.http.status = 304;
+          if (ifNoneMatch && matchesEntityTag(ifNoneMatch, etag)) response.http.status = 304;
         },
       };
     },

@@ -1,0 +1,225 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/observability/logger.js';
+import { createRedis, type RedisClient } from '../../src/platform/redis/redis.js';
+import { REDIS_URL } from '../helpers/databases.js';
+import { until } from '../helpers/gateway-process.js';
+import { createTestUser, ROOT, seedFixture, startTestApp, uniqueTag, type TestApp } from '../helpers/kit.js';
+
+const MANIFEST = JSON.parse(readFileSync(join(ROOT, 'schema/generated/persisted-operations.json'), 'utf8')) as {
+  operations: { id: string; name: string }[];
+};
+function idOf(name: string): string {
+  const operation = MANIFEST.operations.find((o) => o.name === name);
+  if (!operation) throw new Error(`${name} is not in the manifest`);
+  return operation.id;
+}
+const persisted = (name: string) => ({ persistedQuery: { version: 1, sha256Hash: idOf(name) } });
+
+interface Reply {
+  status: number;
+  headers: Headers;
+  body: {
+    data?: { productBySku?: { name: string } | null } & Record<string, unknown>;
+    errors?: { message: string; extensions: Record<string, unknown> }[];
+    extensions?: { cost?: { requested: number; remaining: number } };
+  };
+  text: string;
+}
+
+async function post(url: string, payload: Record<string, unknown>, headers: Record<string, string>): Promise<Reply> {
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(payload),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, text, body: text ? (JSON.parse(text) as Reply['body']) : {} };
+}
+
+async function get(url: string, name: string, variables: object, headers: Record<string, string>): Promise<Reply> {
+  const search = new URLSearchParams({
+    operationName: name,
+    variables: JSON.stringify(variables),
+    extensions: JSON.stringify(persisted(name)),
+  });
+  const res = await fetch(`${url}/graphql?${search}`, { headers: { 'apollo-require-preflight': '1', ...headers } });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, text, body: text ? (JSON.parse(text) as Reply['body']) : {} };
+}
+
+// Issue 7 "make it fast": public manifest reads answered in front of Apollo from this instance's
+// memory, with the same authentication, rate limits, body, headers and invalidation.
+describe('cached-read lane', () => {
+  const prefix = `test:lane:${uniqueTag()}:`;
+  let a: TestApp;
+  let b: TestApp;
+  let raw: RedisClient;
+  let statements = 0;
+  const env = {
+    RESPONSE_CACHE_ENABLED: 'true',
+    RESPONSE_CACHE_COALESCE_MS: '50',
+    PERSISTED_OPERATIONS_MODE: 'safelist',
+  };
+
+  beforeAll(async () => {
+    a = await startTestApp(env, { redisKeyPrefix: prefix });
+    b = await startTestApp(env, { redisKeyPrefix: prefix });
+    a.database.onStatement(() => (statements += 1));
+    raw = createRedis({ url: REDIS_URL, logger: createLogger({ level: 'error' }) });
+  });
+  afterAll(async () => {
+    await a.close();
+    await b.close();
+    raw.disconnect();
+  });
+
+  /** Drops the shared (Redis) response cache, so only the lane can answer without executing. */
+  async function dropSharedCache() {
+    const keys = await raw.keys(`${prefix}fqc:*`);
+    if (keys.length > 0) await raw.del(...keys);
+  }
+
+  /**
+   * Waits until a fixture's own catalog-version bump has reached the app (NOTIFY, coalesced), so
+   * that the next read is stored under the version that stays current.
+   */
+  async function settle(read: () => Promise<unknown>) {
+    await until(async () => {
+      const before = statements;
+      await read();
+      return statements === before;
+    }, 'a repeated read to be answered from a cache');
+  }
+
+  const productDetail = (t: TestApp, sku: string, headers = t.admin) =>
+    post(
+      t.url,
+      { operationName: 'ProductDetail', variables: { sku }, extensions: persisted('ProductDetail') },
+      headers,
+    );
+
+  it('answers a repeated public read without Apollo, the database or the shared cache, charging it like any request', async () => {
+    const { tag } = await seedFixture(a.database, { stock: 4 });
+    const sku = `P-${tag}`;
+    // The first read of a new product is Apollo's answer: the lane must look exactly like it.
+    const first = await productDetail(a, sku);
+    expect(first.status).toBe(200);
+    await settle(() => productDetail(a, sku));
+    expect(first.body.errors).toBeUndefined();
+    expect(first.body.data?.productBySku?.name).toBe(`Product ${tag}`);
+    await dropSharedCache();
+
+    const before = statements;
+    const second = await productDetail(a, sku);
+    expect(statements - before).toBe(0);
+    expect(second.status).toBe(200);
+    expect(second.body.data).toEqual(first.body.data);
+    expect(second.headers.get('cache-control')).toBe(first.headers.get('cache-control'));
+    expect(second.headers.get('cache-control')).toMatch(/^max-age=\d+, public$/);
+    expect(second.headers.get('content-type')).toBe(first.headers.get('content-type'));
+    // The budget is spent on a hit too, and reported the same way.
+    expect(second.body.extensions?.cost?.requested).toBe(first.body.extensions?.cost?.requested);
+    expect(second.body.extensions?.cost?.remaining).toBeLessThan(first.body.extensions!.cost!.remaining);
+    expect(Number(second.headers.get('ratelimit-remaining'))).toBe(second.body.extensions?.cost?.remaining);
+  });
+
+  it('GET hits carry the ETag Apollo computed and answer If-None-Match with 304', async () => {
+    const { tag } = await seedFixture(a.database);
+    const sku = `P-${tag}`;
+    const first = await get(a.url, 'ProductDetail', { sku }, a.admin);
+    expect(first.status).toBe(200);
+    await settle(() => get(a.url, 'ProductDetail', { sku }, a.admin));
+    const etag = first.headers.get('etag');
+    expect(etag).toMatch(/^W\//);
+    await dropSharedCache();
+    const before = statements;
+    const hit = await get(a.url, 'ProductDetail', { sku }, a.admin);
+    expect(hit.status).toBe(200);
+    expect(hit.headers.get('etag')).toBe(etag);
+    expect(hit.body.data).toEqual(first.body.data);
+    const notModified = await get(a.url, 'ProductDetail', { sku }, { ...a.admin, 'if-none-match': etag! });
+    expect(notModified.status).toBe(304);
+    expect(notModified.text).toBe('');
+    expect(statements - before).toBe(0);
+  });
+
+  it('a token that does not check out is refused on a hit as on a miss', async () => {
+    const { tag } = await seedFixture(a.database);
+    const sku = `P-${tag}`;
+    expect((await productDetail(a, sku)).status).toBe(200);
+    const refused = await productDetail(a, sku, { authorization: 'Bearer not-a-token' });
+    expect(refused.status).toBe(401);
+    expect(refused.body.errors?.[0]?.extensions.code).toBe('UNAUTHENTICATED');
+    expect(refused.body.data ?? null).toBeNull();
+  });
+
+  it('a product change reaches every instance at once; older entries are never served', async () => {
+    const { tag, productId } = await seedFixture(a.database);
+    const sku = `P-${tag}`;
+    expect((await productDetail(a, sku)).body.data?.productBySku?.name).toBe(`Product ${tag}`);
+    expect((await productDetail(b, sku)).body.data?.productBySku?.name).toBe(`Product ${tag}`);
+    expect((await productDetail(b, sku)).body.data?.productBySku?.name).toBe(`Product ${tag}`);
+    const rename = await post(
+      a.url,
+      {
+        operationName: 'UpdateProduct',
+        variables: { id: productId, input: { name: `Renamed ${tag}` } },
+        extensions: persisted('UpdateProduct'),
+      },
+      a.admin,
+    );
+    expect(rename.body.errors).toBeUndefined();
+    for (const t of [a, b]) {
+      await until(
+        async () => (await productDetail(t, sku)).body.data?.productBySku?.name === `Renamed ${tag}`,
+        'the rename to show',
+        5_000,
+      );
+    }
+  });
+
+  it('never answers private reads: order history runs every time', async () => {
+    const { customerId } = await seedFixture(a.database);
+    const user = await createTestUser(a, ['CUSTOMER'], { customerId });
+    const payload = { operationName: 'OrderHistory', variables: { customerId }, extensions: persisted('OrderHistory') };
+    expect((await post(a.url, payload, user.headers)).status).toBe(200);
+    const before = statements;
+    const again = await post(a.url, payload, user.headers);
+    expect(again.status).toBe(200);
+    expect(again.headers.get('cache-control')).toBe('no-store');
+    expect(statements - before).toBeGreaterThan(0);
+  });
+});
+
+describe('cached-read lane under rate limits', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({
+      RESPONSE_CACHE_ENABLED: 'true',
+      RESPONSE_CACHE_COALESCE_MS: '50',
+      PERSISTED_OPERATIONS_MODE: 'safelist',
+      RATE_LIMIT_IP_PER_MINUTE: '3',
+    });
+  });
+  afterAll(async () => t.close());
+
+  it('a hit over the per-IP limit is 429 RATE_LIMITED with Retry-After, like any other request', async () => {
+    const { tag } = await seedFixture(t.database);
+    const payload = {
+      operationName: 'ProductDetail',
+      variables: { sku: `P-${tag}` },
+      extensions: persisted('ProductDetail'),
+    };
+    const statuses: number[] = [];
+    let last: Reply | undefined;
+    for (let i = 0; i < 4; i += 1) {
+      last = await post(t.url, payload, t.admin);
+      statuses.push(last.status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    expect(last?.body.errors?.[0]?.extensions.code).toBe('RATE_LIMITED');
+    expect(Number(last?.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
