@@ -22,6 +22,7 @@ import {
   type PersistedOperationStats,
 } from './graphql/persisted-operations.js';
 import { registerApiDocsRoute } from './http/api-docs.js';
+import { createAdmission } from './http/admission.js';
 import { createGraphQLHandler } from './http/graphql-handler.js';
 import { applyRateLimitDirectives } from './graphql/directives/rate-limit.directive.js';
 import { createRedisCache } from './platform/redis/redis-cache.js';
@@ -99,7 +100,7 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     metrics.db.duration.observe({ operation }, event.durationMs / 1000);
   });
   // Hardening before any route: headers, CORS, overload guard.
-  await registerSecurity(server, config, logger);
+  await registerSecurity(server, config, logger, (reason) => metrics.http.shed.inc({ reason }));
   let shuttingDown = false;
   registerHealthRoutes(server, {
     database,
@@ -237,6 +238,10 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
       timeoutMs: config.graphql.executionTimeoutMs,
       logger,
       cachedReads,
+      admission: createAdmission({
+        maxInFlight: config.http.overload.maxInFlight,
+        onShed: () => metrics.http.shed.inc({ reason: 'in_flight' }),
+      }),
       gate:
         manifestOperations && gateMode
           ? createPersistedOperationsGate({

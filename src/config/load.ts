@@ -18,7 +18,7 @@ export interface AppConfig {
     bodyLimitBytes: number;
     trustedProxies: string[];
     corsOrigins: string[];
-    overload: { maxEventLoopDelayMs: number; maxHeapBytes: number };
+    overload: { maxEventLoopDelayMs: number; maxHeapBytes: number; maxInFlight: number };
   };
   log: { level: string; format: 'json' | 'pretty' };
   database: {
@@ -380,6 +380,7 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
       overload: {
         maxEventLoopDelayMs: values.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS,
         maxHeapBytes: values.OVERLOAD_MAX_HEAP_BYTES,
+        maxInFlight: values.OVERLOAD_MAX_IN_FLIGHT,
       },
     },
     log: { level: values.LOG_LEVEL, format: values.LOG_FORMAT as 'json' | 'pretty' },

@@ -40,6 +40,10 @@ export const configSpec = {
     default: 1_000,
     desc: 'Event-loop delay above which requests get 503 with Retry-After instead of piling up (0 disables).',
   }),
+  OVERLOAD_MAX_IN_FLIGHT: num({
+    default: 100,
+    desc: 'GraphQL operations executing at once per instance; more get 503 with Retry-After at once instead of queueing for the database pool. Cached reads are not counted (0 disables).',
+  }),
   OVERLOAD_MAX_HEAP_BYTES: num({
     default: 0,
     desc: 'Heap use above which requests get 503 with Retry-After (0 disables; set below --max-old-space-size).',

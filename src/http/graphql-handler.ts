@@ -6,6 +6,7 @@ import { formatGraphQLError } from '../graphql/errors.js';
 import type { CachedReadLane, CachedRead } from '../graphql/cached-read-lane.js';
 import type { GateDecision, PersistedOperation } from '../graphql/persisted-operations.js';
 import type { Logger } from '../observability/logger.js';
+import { SHED_RETRY_AFTER_SECONDS, type Admission } from './admission.js';
 
 export interface GraphQLHandlerOptions<TContext extends BaseContext> {
   apollo: ApolloServer<TContext>;
@@ -16,6 +17,8 @@ export interface GraphQLHandlerOptions<TContext extends BaseContext> {
   logger: Logger;
   /** Persisted-operation safelist/audit: fills in documents named by id or refuses the request. */
   gate?: { admit(request: HTTPGraphQLRequest): GateDecision };
+  /** Refuses operations beyond the in-flight limit with 503 (src/http/admission.ts). */
+  admission?: Admission;
   /** Public catalog reads answered from memory in front of Apollo (src/graphql/cached-read-lane.ts). */
   cachedReads?: CachedReadLane;
 }
@@ -54,7 +57,7 @@ function toHTTPGraphQLRequest(request: FastifyRequest): HTTPGraphQLRequest {
  * execution still produces is discarded. A 304 (ETag match) is sent without a body.
  */
 export function createGraphQLHandler<TContext extends BaseContext>(options: GraphQLHandlerOptions<TContext>) {
-  const { apollo, buildContext, timeoutMs, logger, gate, cachedReads } = options;
+  const { apollo, buildContext, timeoutMs, logger, gate, cachedReads, admission } = options;
   return async function graphqlHandler(request: FastifyRequest, reply: FastifyReply) {
     let httpGraphQLRequest = toHTTPGraphQLRequest(request);
     let operation: PersistedOperation | undefined;
@@ -83,6 +86,18 @@ export function createGraphQLHandler<TContext extends BaseContext>(options: Grap
         return reply.code(answer.status).send(answer.status === 304 ? undefined : answer.body);
       }
     }
+    // After the lane: cached reads cost next to nothing and are served even when busy.
+    if (admission && !admission.tryEnter()) {
+      void reply.header('retry-after', String(SHED_RETRY_AFTER_SECONDS));
+      return sendError(
+        reply,
+        request,
+        new AppError(ErrorCode.SERVICE_UNAVAILABLE, {
+          message: 'The service is overloaded. Retry later.',
+          details: { retryAfterSeconds: SHED_RETRY_AFTER_SECONDS },
+        }),
+      );
+    }
     const controller = new AbortController();
     // The response closing before it was fully written means the client went away.
     reply.raw.once('close', () => {
@@ -96,6 +111,8 @@ export function createGraphQLHandler<TContext extends BaseContext>(options: Grap
       httpGraphQLRequest,
       context: () => buildContext(request, reply, controller),
     });
+    // Counted until the execution really ends: one abandoned at the deadline still holds resources.
+    if (admission) void execution.finally(() => admission.leave()).catch(() => undefined);
     const outcome = await Promise.race([execution, deadline]).finally(() => clearTimeout(timer));
 
     if (outcome === 'timeout') {

@@ -39,7 +39,13 @@ const OVERLOAD_RETRY_AFTER_SECONDS = 10;
  * with Retry-After before the process falls over. CSRF is Apollo Server's csrfPrevention
  * (on by default): a request must be non-simple (JSON body or a preflight header).
  */
-export async function registerSecurity(server: FastifyInstance, config: AppConfig, logger: Logger): Promise<void> {
+export async function registerSecurity(
+  server: FastifyInstance,
+  config: AppConfig,
+  logger: Logger,
+  /** Told of every request shed for overload (the shed counter). */
+  onShed: (reason: 'event_loop_delay' | 'heap') => void = () => undefined,
+): Promise<void> {
   const sandbox = config.graphql.sandbox;
   await server.register(helmet, {
     contentSecurityPolicy: {
@@ -100,6 +106,7 @@ export async function registerSecurity(server: FastifyInstance, config: AppConfi
       pressureHandler: (request, reply, type, value) => {
         if (request.url.startsWith('/health/live')) return; // handled as usual
         logger.warn('overloaded: shedding a request with 503', { type, value });
+        onShed(type === 'eventLoopDelay' ? 'event_loop_delay' : 'heap');
         void reply
           .code(503)
           .header('retry-after', String(OVERLOAD_RETRY_AFTER_SECONDS))

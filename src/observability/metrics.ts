@@ -127,6 +127,12 @@ export function createMetrics() {
       help: 'HTTP requests being served.',
       registers: [registry],
     }),
+    shed: new Counter({
+      name: 'http_requests_shed_total',
+      help: 'Requests refused with 503 by overload protection, by reason (in_flight, event_loop_delay, heap).',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
   };
   const graphql = {
     operations: new Counter({
