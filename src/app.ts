@@ -2,7 +2,10 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AppConfig } from './config/index.js';
@@ -11,6 +14,7 @@ import { createContextFactory, type GraphQLContext, type RuntimeInfo } from './g
 import { formatGraphQLError } from './graphql/errors.js';
 import { createOperationLimitsPlugin } from './graphql/operation-limits.js';
 import { createErrorReportingPlugin } from './graphql/plugins/error-reporting.plugin.js';
+import { createCachePolicyPlugin } from './graphql/plugins/cache-policy.plugin.js';
 import { createHttpCachePlugin } from './graphql/plugins/http-cache.plugin.js';
 import { createRateLimitPlugin, createRequestCharger } from './graphql/plugins/rate-limit.plugin.js';
 import { createCachedReadLane } from './graphql/cached-read-lane.js';
@@ -46,6 +50,7 @@ import {
   readBackupStatus,
   registerMetricsRoute,
   statementKind,
+  timeRootFields,
   type Metrics,
 } from './observability/metrics.js';
 import type { RedisClient } from './platform/redis/redis.js';
@@ -129,10 +134,13 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
   const windowCounter = createWindowCounter({ redis: deps.redis?.client, logger });
   const rateLimitStats = newRateLimitStats(() => slidingLog.stats.degradedCalls + windowCounter.stats.degradedCalls);
   // Per-field @rateLimit needs the shared store, so it is applied here rather than in the schema build.
-  const schema = applyRateLimitDirectives(await buildGraphQLSchema(), slidingLog, {
-    limits: live.rateLimits,
-    stats: rateLimitStats,
-  });
+  const schema = timeRootFields(
+    applyRateLimitDirectives(await buildGraphQLSchema(), slidingLog, {
+      limits: live.rateLimits,
+      stats: rateLimitStats,
+    }),
+    metrics,
+  );
   const persisted = config.graphql.persisted;
   // Parsed and validated once here; a stale or tampered manifest stops startup.
   const manifestOperations =
@@ -183,7 +191,9 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     createRateLimitPlugin(rateLimitOptions),
     // Operation names are labels only when a manifest knows them (bounded cardinality).
     createMetricsPlugin(metrics, new Set([...(manifestOperations?.byId.values() ?? [])].map((o) => o.operation.name))),
-    // ETag and 304 for cacheable GET queries; Cache-Control comes from the schema's hints.
+    // Cache-Control from the schema's hints, computed per document (Apollo's own plugin is off).
+    createCachePolicyPlugin(schema),
+    // After the policy: ETag and 304 for cacheable GET queries.
     createHttpCachePlugin(),
     ...(responseCache ? [responseCache.plugin] : []),
     config.graphql.sandbox
@@ -192,6 +202,8 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
           includeCookies: false,
         })
       : ApolloServerPluginLandingPageDisabled(),
+    // Its per-field hooks made Apollo instrument every field; createCachePolicyPlugin does its job.
+    ApolloServerPluginCacheControlDisabled(),
   ];
   const apollo = new ApolloServer<GraphQLContext>({
     schema,

@@ -157,6 +157,10 @@ export async function seedDatabase(pool: pg.Pool, size: SeedSize, logger: Logger
       logger.debug('seed step done', { step: step.label, rows: result.rowCount, durationMs: Date.now() - stepStarted });
     }
     await client.query('COMMIT');
+    // Fresh planner statistics for what was just loaded: without them Postgres estimates from
+    // empty tables and picks sequential scans (45 ms instead of 0.3 ms for a page of payments by
+    // order, issue 7), until autovacuum gets to it, and never where autovacuum is off.
+    await client.query('ANALYZE');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
