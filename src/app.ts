@@ -41,6 +41,7 @@ import { registerSecurity } from './http/security.js';
 import { createDrainPlugin } from './http/shutdown-drain.js';
 import { createAuditWriter, type AuditWriter } from './modules/audit/index.js';
 import { createIdentity, type Identity } from './modules/identity/index.js';
+import { createSchedulingRuntime, type SchedulingRuntime } from './modules/scheduling/index.js';
 import type { Logger } from './observability/logger.js';
 import {
   createMetrics,
@@ -72,6 +73,8 @@ export interface App {
   metrics: Metrics;
   identity: Identity;
   audit: AuditWriter;
+  /** Schedule solving (issue 8): the solve queue, its worker on this instance and the solution cache. */
+  scheduling: SchedulingRuntime;
   /**
    * Applies a freshly loaded configuration's log level, operation limits and rate limits at once;
    * returns what changed and what (connections, secrets, ports…) needs a restart instead.
@@ -126,6 +129,22 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     logger,
     redisKeyPrefix: config.redis.keyPrefix,
   });
+  // The solve queue (BullMQ on connections duplicated from deps.redis, else in-process); its
+  // worker starts only once the app is ready (below).
+  const scheduling = createSchedulingRuntime({
+    prisma: database.prisma,
+    logger,
+    settings: config.scheduling,
+    redis: deps.redis ? { client: deps.redis.client, keyPrefix: config.redis.keyPrefix } : undefined,
+    metrics: {
+      solved(outcome, durationSeconds) {
+        metrics.scheduling.solves.inc({ outcome });
+        if (durationSeconds !== undefined) {
+          metrics.scheduling.solveDuration.observe({ method: outcome }, durationSeconds);
+        }
+      },
+    },
+  });
   // Settings a configuration reload may change (SIGHUP, REQ 15.4): the plugins read them per request.
   let running = config;
   const live = reloadableSettings(config);
@@ -177,6 +196,7 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
       errors: responseCache?.cache.stats.errors ?? 0,
     }),
     backupStatus: () => readBackupStatus(join(config.backup.dir, 'backup-status.json')),
+    scheduling: { queueDepth: () => scheduling.depth(), cache: scheduling.cache.stats },
   });
 
   const rateLimitOptions = { counter: windowCounter, logger, limits: live.rateLimits, stats: rateLimitStats };
@@ -227,7 +247,15 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
   });
   await apollo.start();
 
-  const buildContext = createContextFactory({ logger, database, runInTransaction, runtime, config, identity });
+  const buildContext = createContextFactory({
+    logger,
+    database,
+    runInTransaction,
+    runtime,
+    config,
+    identity,
+    scheduling,
+  });
   const gateMode = persisted.mode === 'safelist' || persisted.mode === 'audit' ? persisted.mode : undefined;
   // Public manifest reads answered in front of Apollo; needs the gate to name the operation.
   const cachedReads =
@@ -282,6 +310,8 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
   }
 
   await server.ready();
+  // Last, so a startup that failed above never took a job.
+  scheduling.start();
   logger.debug('app created', { requestIdHeader: REQUEST_ID_HEADER });
   return {
     server,
@@ -289,6 +319,7 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     metrics,
     identity,
     audit,
+    scheduling,
     reload(next) {
       const { changed, needsRestart } = compareForReload(running, next);
       const settings = reloadableSettings(next);
@@ -315,6 +346,8 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
       }
       await apollo.stop();
       await server.close();
+      // Drained: no request enqueues any more. Running solves go back to the queue for another instance.
+      await scheduling.close();
       await metricsServer?.close();
       stopStatementMetrics();
       await responseCache?.version.close();

@@ -30,8 +30,9 @@ export interface Running {
 
 /**
  * Startup order (docs/lifecycle.md): config → logger → database (embedded if none configured)
- * → migrations gate → demo seed → Redis → mailer and outbox worker → app → listen.
- * Shutdown runs the same list backwards.
+ * → migrations gate → demo seed → Redis → mailer and outbox worker → app (its schedule solve
+ * queue on connections duplicated from Redis, the worker started last) → listen.
+ * Shutdown runs the same list backwards: app.close() hands running solves back to the queue.
  */
 export async function start(config: AppConfig, logger: Logger, rootDir: string, running: Running): Promise<void> {
   if (config.generatedSecrets.length > 0) {
@@ -77,7 +78,9 @@ export async function start(config: AppConfig, logger: Logger, rootDir: string, 
     // Not fatal: a Redis outage degrades (DESIGN.md section 1); the connection keeps retrying.
     if (!(await waitForRedis(running.redis.client))) logger.warn('redis not reachable at startup; starting degraded');
   } else {
-    logger.warn('REDIS_URL not set: rate limits, lockouts and caches are per process (development only)');
+    logger.warn(
+      'REDIS_URL not set: rate limits, lockouts, caches and schedule solve jobs are per process (development only)',
+    );
   }
   if (config.mail.smtpUrl === undefined && config.isProductionLike) {
     logger.warn('SMTP_URL not set: notification emails are logged, not sent');

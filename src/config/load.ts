@@ -89,6 +89,14 @@ export interface AppConfig {
   /** /metrics: a separate port (0: the main one) and an optional bearer token. */
   metrics: { port: number; token: string | undefined };
   shutdownReadinessGraceMs: number;
+  /** Workforce scheduling (issue 8): the solver's limits, this instance's solve slots, the cache. */
+  scheduling: {
+    solveBudgetMs: number;
+    memoryLimitMb: number;
+    concurrency: number;
+    minRestMinutes: number;
+    cacheTtlSeconds: number;
+  };
   mail: {
     /** undefined: emails are logged instead of sent (REQ 5.5 notifications still go through the outbox). */
     smtpUrl: string | undefined;
@@ -326,6 +334,17 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
     checkUrlSecret('SMTP_URL', smtpSource.value, ['smtp:', 'smtps:'], false, problems, secretValues);
   }
   if (values.OUTBOX_POLL_MS <= 0) problems.push('OUTBOX_POLL_MS must be a positive number of milliseconds');
+  const wholeIn = (name: keyof typeof values, min: number, max: number) => {
+    const value = values[name];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max}`);
+    }
+  };
+  wholeIn('SCHEDULING_SOLVE_BUDGET_MS', 100, 30_000);
+  wholeIn('SCHEDULING_MEMORY_LIMIT_MB', 64, 65_536);
+  wholeIn('SCHEDULING_CONCURRENCY', 0, 64);
+  wholeIn('SCHEDULING_MIN_REST_MINUTES', 0, 1_440);
+  wholeIn('SCHEDULING_CACHE_TTL_SECONDS', 0, 2_592_000);
 
   if (isProductionLike && values.GRAPHQL_SANDBOX) problems.push('GRAPHQL_SANDBOX must be false in staging/production');
   const sandboxHeaders = parseHeaders(values.GRAPHQL_SANDBOX_HEADERS, problems);
@@ -473,6 +492,13 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
       },
     },
     shutdownReadinessGraceMs: values.SHUTDOWN_READINESS_GRACE_MS,
+    scheduling: {
+      solveBudgetMs: values.SCHEDULING_SOLVE_BUDGET_MS,
+      memoryLimitMb: values.SCHEDULING_MEMORY_LIMIT_MB,
+      concurrency: values.SCHEDULING_CONCURRENCY,
+      minRestMinutes: values.SCHEDULING_MIN_REST_MINUTES,
+      cacheTtlSeconds: values.SCHEDULING_CACHE_TTL_SECONDS,
+    },
     mail: { smtpUrl: smtpSource.value, from: values.MAIL_FROM, outboxPollMs: values.OUTBOX_POLL_MS },
     generatedSecrets,
     secretValues: [...new Set(secretValues.filter((s) => s.length > 0))],

@@ -199,6 +199,27 @@ export const configSpec = {
   BACKUP_KEEP_WEEKLY: num({ default: 4, desc: 'Weekly backups kept (the newest of each ISO week).' }),
   BACKUP_KEEP_MONTHLY: num({ default: 12, desc: 'Monthly backups kept (the newest of each month).' }),
 
+  SCHEDULING_SOLVE_BUDGET_MS: num({
+    default: 10_000,
+    desc: 'Time budget of a schedule solve when generateSchedule names none (at most 30000); past it the best schedule found, else the greedy heuristic, is used.',
+  }),
+  SCHEDULING_MEMORY_LIMIT_MB: num({
+    default: 2_048,
+    desc: "Memory limit of a solve (its worker thread's heap and HiGHS's Wasm memory, each); over it the solve falls back to the heuristic. Size pods for SCHEDULING_CONCURRENCY × 2 × this.",
+  }),
+  SCHEDULING_CONCURRENCY: num({
+    default: 1,
+    desc: 'Schedule solves this instance runs at once (0: it only enqueues; other instances solve).',
+  }),
+  SCHEDULING_MIN_REST_MINUTES: num({
+    default: 660,
+    desc: 'Least rest between two shifts of one employee (11 h, the EU working-time rule).',
+  }),
+  SCHEDULING_CACHE_TTL_SECONDS: num({
+    default: 86_400,
+    desc: 'How long a solved schedule is reused for an identical problem (Redis; in memory without REDIS_URL); 0 turns the cache off.',
+  }),
+
   MAIL_FROM: str({ default: 'ERP Gateway <no-reply@erp.local>', desc: 'From address of notification emails.' }),
   OUTBOX_POLL_MS: num({
     default: 1_000,

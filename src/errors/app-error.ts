@@ -85,6 +85,12 @@ export class InsufficientStockError extends AppError {
   }
 }
 
+export class ScheduleStaleError extends AppError {
+  constructor(jobId: string) {
+    super(ErrorCode.SCHEDULE_STALE, { details: { jobId } });
+  }
+}
+
 export class UnauthenticatedError extends AppError {
   constructor(message?: string) {
     super(ErrorCode.UNAUTHENTICATED, { message });

@@ -9,6 +9,7 @@ export const ErrorCode = {
   CONFLICT: 'CONFLICT',
   INVALID_STATE_TRANSITION: 'INVALID_STATE_TRANSITION',
   INSUFFICIENT_STOCK: 'INSUFFICIENT_STOCK',
+  SCHEDULE_STALE: 'SCHEDULE_STALE',
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   FORBIDDEN: 'FORBIDDEN',
   RATE_LIMITED: 'RATE_LIMITED',
@@ -80,6 +81,14 @@ export const ERROR_CATALOG: Readonly<Record<ErrorCode, CatalogEntry>> = {
     logLevel: 'info',
     description:
       'A variant has less stock than requested; `extensions.variantId` and `available` say how much there is.',
+  },
+  SCHEDULE_STALE: {
+    httpStatus: 409,
+    message: "The week's shifts or employees changed since this schedule was solved; generate it again.",
+    retryable: false,
+    logLevel: 'info',
+    description:
+      'publishSchedule refused: the shifts or employees the solve used changed since; `extensions.jobId` names the stale job.',
   },
   UNAUTHENTICATED: {
     httpStatus: 401,

@@ -5,6 +5,7 @@ import type { Database, Prisma } from '../platform/db/index.js';
 import type { RunInTransaction } from '../platform/db/index.js';
 import { AppError } from '../errors/index.js';
 import type { Identity } from '../modules/identity/index.js';
+import type { SchedulingRuntime } from '../modules/scheduling/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { ServiceContext } from '../platform/service-context.js';
 import { activeTraceId } from '../observability/tracing.js';
@@ -36,6 +37,8 @@ export interface GraphQLContext extends ServiceContext {
   loaders: Loaders;
   /** The identity services (tokens, passwords, login guard, permission cache, audit). */
   identity: Identity;
+  /** The schedule solve queue, solution cache and settings (issue 8). */
+  scheduling: SchedulingRuntime;
   /** Sensitive records already audited in this request (one event per record). */
   sensitiveReads: Set<string>;
   /** Static cost of the operation, set by the operation-limits plugin for the budget. */
@@ -54,11 +57,12 @@ export interface ContextFactoryOptions {
   runtime: RuntimeInfo;
   config: AppConfig;
   identity: Identity;
+  scheduling: SchedulingRuntime;
 }
 
 /** The one place request context is assembled; fresh per request, nothing shared. */
 export function createContextFactory(options: ContextFactoryOptions) {
-  const { logger, database, runInTransaction, runtime, config, identity } = options;
+  const { logger, database, runInTransaction, runtime, config, identity, scheduling } = options;
   return async function buildContext(
     request: FastifyRequest,
     _reply: FastifyReply,
@@ -91,6 +95,7 @@ export function createContextFactory(options: ContextFactoryOptions) {
       loaders: createLoaders(database.prisma),
       actor,
       identity,
+      scheduling,
       sensitiveReads: new Set(),
     };
   };

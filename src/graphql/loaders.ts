@@ -3,6 +3,7 @@ import { createCustomerLoaders } from '../modules/customers/index.js';
 import { createIdentityLoaders } from '../modules/identity/index.js';
 import { createInventoryLoaders } from '../modules/inventory/index.js';
 import { createSalesLoaders } from '../modules/sales/index.js';
+import { createSchedulingLoaders } from '../modules/scheduling/index.js';
 import type { Prisma } from '../platform/db/index.js';
 
 /**
@@ -16,6 +17,7 @@ export function createLoaders(prisma: Prisma) {
     customers: createCustomerLoaders(prisma),
     identity: createIdentityLoaders(prisma),
     sales: createSalesLoaders(prisma),
+    scheduling: createSchedulingLoaders(prisma),
   };
 }
 

@@ -22,6 +22,13 @@ import {
   OrderResolver,
   PaymentResolver,
 } from '../modules/sales/index.js';
+import {
+  EmployeeResolver,
+  ScheduleJobResolver,
+  ScheduleResolver,
+  ShiftAssignmentResolver,
+  ShiftResolver,
+} from '../modules/scheduling/index.js';
 import { SystemResolver } from '../modules/system/index.js';
 
 // Every module's resolvers, in SDL order. Modules register here through their index.ts.
@@ -45,6 +52,11 @@ const RESOLVERS: NonEmptyArray<Function> = [
   OrderItemResolver,
   PaymentResolver,
   CustomerOrdersResolver,
+  EmployeeResolver,
+  ShiftResolver,
+  ShiftAssignmentResolver,
+  ScheduleJobResolver,
+  ScheduleResolver,
 ];
 
 /** Builds the executable schema from the type-graphql classes (no SDL file is read). */

@@ -8,6 +8,10 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 
 /** Seconds buckets for request-scale latencies: 1 ms to 10 s. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Seconds buckets for schedule solves: budgets run from 0.1 s to 30 s. */
+const SOLVE_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 20, 30, 45, 60];
+/** Outcomes of a schedule solve job (issue 8); cache hits are counted as cache lookups, not solves. */
+const SOLVE_OUTCOMES = ['optimal', 'feasible', 'heuristic', 'failed'] as const;
 
 type Labels = Record<string, string>;
 
@@ -60,6 +64,11 @@ export interface MetricSources {
   responseCache?(): { hits: number; misses: number; errors: number };
   /** The backup job's status file, if any (`npm run backup` writes it). */
   backupStatus?(): BackupStatus | undefined;
+  /** Schedule solving: jobs waiting and running (the queue all instances share) and the solution cache. */
+  scheduling?: {
+    queueDepth(): Promise<{ waiting: number; active: number }>;
+    cache: { hits: number; misses: number; errors: number };
+  };
 }
 
 /** BACKUP_DIR/backup-status.json, written by every `npm run backup` attempt. */
@@ -174,6 +183,23 @@ export function createMetrics() {
     }),
   };
 
+  const scheduling = {
+    solveDuration: new Histogram({
+      name: 'scheduling_solve_duration_seconds',
+      help: 'Wall time of schedule solves, fallback included, by method (optimal, feasible, heuristic).',
+      labelNames: ['method'],
+      buckets: SOLVE_BUCKETS,
+      registers: [registry],
+    }),
+    solves: new Counter({
+      name: 'scheduling_solves_total',
+      help: 'Schedule solve jobs by outcome: optimal, feasible, heuristic (the greedy fallback) or failed.',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+  };
+  for (const outcome of SOLVE_OUTCOMES) scheduling.solves.inc({ outcome }, 0);
+
   const ready = new Gauge({
     name: 'gateway_ready',
     help: 'Last readiness verdict: 1 ready or degraded, 0 not ready or shutting down (alerts on flapping).',
@@ -192,6 +218,7 @@ export function createMetrics() {
     http,
     graphql,
     db,
+    scheduling,
 
     /** Records a readiness verdict of /health/ready. */
     readiness(status: string): void {
@@ -225,6 +252,9 @@ export function createMetrics() {
           [{ cache: 'responses', result: 'hit' }, sources.responseCache?.().hits ?? 0],
           [{ cache: 'responses', result: 'miss' }, sources.responseCache?.().misses ?? 0],
           [{ cache: 'responses', result: 'error' }, sources.responseCache?.().errors ?? 0],
+          [{ cache: 'schedules', result: 'hit' }, sources.scheduling?.cache.hits ?? 0],
+          [{ cache: 'schedules', result: 'miss' }, sources.scheduling?.cache.misses ?? 0],
+          [{ cache: 'schedules', result: 'error' }, sources.scheduling?.cache.errors ?? 0],
         ],
       );
       mirroredGauge(registry, 'cache_hit_ratio', 'Hits over lookups since start, by cache.', () => [
@@ -271,6 +301,21 @@ export function createMetrics() {
           'Whether the last backup attempt succeeded (1) or failed after its retry (0); 1 before any attempt.',
           () => [[{}, read()?.ok === false ? 0 : 1]],
         );
+      }
+      if (sources.scheduling) {
+        const { queueDepth } = sources.scheduling;
+        new Gauge({
+          name: 'scheduling_queue_jobs',
+          help: 'Schedule solve jobs by state (waiting, active) in the queue every instance shares (take max, not sum, across instances).',
+          labelNames: ['state'],
+          registers: [registry],
+          // Read at scrape time; queueDepth answers from its last reading when Redis is slow or down.
+          async collect() {
+            const depth = await queueDepth();
+            this.set({ state: 'waiting' }, depth.waiting);
+            this.set({ state: 'active' }, depth.active);
+          },
+        });
       }
       const persisted = sources.persisted;
       mirroredCounter(

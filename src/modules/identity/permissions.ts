@@ -16,6 +16,8 @@ export const PERMISSIONS = {
   USER_ADMIN: 'Create users.',
   ROLE_ADMIN: 'Create roles, assign and revoke roles and permissions.',
   AUDIT_READ: 'Read the audit log.',
+  SCHEDULING_READ: 'See employees, shifts, schedules and schedule solve jobs.',
+  SCHEDULING_WRITE: 'Manage employees and shifts, generate and publish schedules.',
   SELF_SERVICE: "A customer's own record, carts and orders only.",
 } as const;
 
@@ -36,7 +38,7 @@ export const SYSTEM_ROLES: Record<string, { description: string; permissions: Pe
   },
   WAREHOUSE: {
     description: 'Runs stock and fulfilment.',
-    permissions: ['INVENTORY_READ', 'INVENTORY_WRITE', 'ORDER_READ'],
+    permissions: ['INVENTORY_READ', 'INVENTORY_WRITE', 'ORDER_READ', 'SCHEDULING_READ', 'SCHEDULING_WRITE'],
   },
   CATALOG_MANAGER: { description: 'Maintains the catalog.', permissions: ['CATALOG_WRITE', 'INVENTORY_READ'] },
   AUDITOR: { description: 'Reviews security events.', permissions: ['AUDIT_READ', 'USER_READ'] },

@@ -112,6 +112,43 @@ const SEED_STEPS: { label: string; sql: string }[] = [
                  o.created_at, now()
             FROM orders o WHERE o.total_amount > 0`,
   },
+  // Workforce scheduling (issue 8): a dozen employees of WH-EAST and next week's shifts there,
+  // ready for generateSchedule. Every third employee drives a forklift; every fifth works part-time
+  // on weekday mornings only.
+  {
+    label: 'employees',
+    sql: `INSERT INTO employees (id, home_warehouse_id, name, skills, weekly_limit_minutes, created_at, updated_at)
+          SELECT gen_random_uuid(), w.id,
+                 (ARRAY['Maya','Omar','Lena','Tariq','Sofia','Jonas','Amara','Felix','Noor','Hugo','Ines','Kofi'])[g]
+                   || ' ' || (ARRAY['Berg','Costa','Dahl','Evans','Fischer','Garcia','Haddad','Ito','Jansen','Kowalski','Lund','Mensah'])[g],
+                 (CASE WHEN g % 3 = 0 THEN ARRAY['FORKLIFT', 'FIRST-AID'] WHEN g % 4 = 0 THEN ARRAY['FIRST-AID'] ELSE ARRAY[]::text[] END)::varchar(64)[],
+                 CASE WHEN g % 5 = 0 THEN 1200 ELSE 2400 END,
+                 now(), now()
+            FROM warehouses w CROSS JOIN generate_series(1, 12) AS g
+           WHERE w.code = 'WH-EAST'`,
+  },
+  {
+    label: 'employee availability',
+    sql: `INSERT INTO employee_availability (id, employee_id, weekday, start_minute, end_minute)
+          SELECT gen_random_uuid(), e.id, d,
+                 CASE WHEN e.weekly_limit_minutes < 2400 THEN 360 ELSE 0 END,
+                 CASE WHEN e.weekly_limit_minutes < 2400 THEN 840 ELSE 1440 END
+            FROM employees e JOIN warehouses w ON w.id = e.home_warehouse_id AND w.code = 'WH-EAST'
+           CROSS JOIN generate_series(1, 7) AS d
+           WHERE e.weekly_limit_minutes = 2400 OR d <= 5`,
+  },
+  {
+    label: 'shifts',
+    sql: `WITH week AS (SELECT date_trunc('week', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + interval '7 days' AS monday)
+          INSERT INTO shifts (id, warehouse_id, starts_at, ends_at, required_skill, headcount, created_at, updated_at)
+          SELECT gen_random_uuid(), w.id,
+                 week.monday + d * interval '1 day' + s.starts * interval '1 hour',
+                 week.monday + d * interval '1 day' + (s.starts + 8) * interval '1 hour',
+                 s.skill, s.headcount, now(), now()
+            FROM warehouses w CROSS JOIN week CROSS JOIN generate_series(0, 6) AS d
+           CROSS JOIN (VALUES (6, NULL::varchar, 2), (14, NULL::varchar, 2), (8, 'FORKLIFT'::varchar, 1)) AS s(starts, skill, headcount)
+           WHERE w.code = 'WH-EAST' AND (s.skill IS NULL OR d < 5)`,
+  },
 ];
 
 function paramsFor(label: string, size: Required<SeedSize>): unknown[] {
