@@ -176,6 +176,14 @@ const buckets = (counts: Record<string, number>) =>
     ]),
   );
 
+const SOLVES = `scheduling_solves_total{${GW}, instance="a"`;
+const QUEUE = `scheduling_queue_jobs{${GW}`;
+/** Solves a minute and their seconds a minute, as the solve duration histogram's _count and _sum. */
+const solveTimes = (perMinute: number, secondsPerMinute: number) => ({
+  [`scheduling_solve_duration_seconds_count{${GW}, instance="a", method="optimal"}`]: `0+${perMinute}x40`,
+  [`scheduling_solve_duration_seconds_sum{${GW}, instance="a", method="optimal"}`]: `0+${secondsPerMinute}x40`,
+});
+
 const ALERT_CASES = [
   // 10% of 10 requests/s answer 500: fires after 2 minutes; 2% does not; nor 100% of a trickle;
   // nor failing readiness probes.
@@ -327,6 +335,55 @@ const ALERT_CASES = [
     'GatewayBackupStale',
     '8h',
     { [`backup_last_success_timestamp_seconds{${GW}, instance="a"}`]: '0x360 21600x200' },
+    [],
+  ),
+  // The schedule solution cache misses by design (most weeks are solved once): no hit-rate alert.
+  alertCase(
+    'GatewayLowCacheHitRate',
+    '30m',
+    {
+      [`cache_operations_total{${GW}, instance="a", cache="schedules", result="hit"}`]: '0x40',
+      [`cache_operations_total{${GW}, instance="a", cache="schedules", result="miss"}`]: '0+60x40',
+    },
+    [],
+  ),
+  // Scheduling (issue 8, spec 003): one failed solve within 10 minutes warns; none, or one 11 minutes ago, does not.
+  alertCase('SchedulingSolvesFailing', '10m', { [`${SOLVES}, outcome="failed"}`]: '0x5 1x10' }, [job('warning')]),
+  alertCase('SchedulingSolvesFailing', '10m', { [`${SOLVES}, outcome="failed"}`]: '0x15' }, []),
+  alertCase('SchedulingSolvesFailing', '20m', { [`${SOLVES}, outcome="failed"}`]: '0x8 1x20' }, []),
+  // Heuristic share 6% of 50 solves a minute fires, 4% does not; 50% of 2 solves in 30 minutes does not.
+  alertCase(
+    'SchedulingHeuristicFallbackHigh',
+    '40m',
+    { [`${SOLVES}, outcome="optimal"}`]: '0+47x60', [`${SOLVES}, outcome="heuristic"}`]: '0+3x60' },
+    [job('warning')],
+  ),
+  alertCase(
+    'SchedulingHeuristicFallbackHigh',
+    '40m',
+    { [`${SOLVES}, outcome="optimal"}`]: '0+48x60', [`${SOLVES}, outcome="heuristic"}`]: '0+2x60' },
+    [],
+  ),
+  alertCase(
+    'SchedulingHeuristicFallbackHigh',
+    '40m',
+    { [`${SOLVES}, outcome="optimal"}`]: '0x20 1x40', [`${SOLVES}, outcome="heuristic"}`]: '0x20 1x40' },
+    [],
+  ),
+  // Spec 003: average solve time 5.5 s fires, 4.5 s does not.
+  alertCase('SchedulingSolveSlow', '25m', solveTimes(2, 11), [job('warning')]),
+  alertCase('SchedulingSolveSlow', '25m', solveTimes(2, 9), []),
+  // 21 jobs waiting fires, 20 does not: every instance reports the one shared queue (max, not sum).
+  alertCase(
+    'SchedulingQueueBacklog',
+    '15m',
+    { [`${QUEUE}, instance="a", state="waiting"}`]: '21x20', [`${QUEUE}, instance="b", state="waiting"}`]: '21x20' },
+    [job('warning')],
+  ),
+  alertCase(
+    'SchedulingQueueBacklog',
+    '15m',
+    { [`${QUEUE}, instance="a", state="waiting"}`]: '20x20', [`${QUEUE}, instance="b", state="waiting"}`]: '20x20' },
     [],
   ),
   // Nothing to scrape: fires on up == 0 and on no target at all.
