@@ -12,10 +12,11 @@ ALTER TABLE "orders" ADD CONSTRAINT "orders_total_amount_non_negative" CHECK ("t
 ALTER TABLE "payments" ADD CONSTRAINT "payments_amount_positive" CHECK ("amount" > 0);
 ALTER TABLE "stock_adjustments" ADD CONSTRAINT "stock_adjustments_delta_non_zero" CHECK ("delta" <> 0);
 
--- Scheduling (issue 8): weekly limits within a week, availability windows inside one day, shifts
+-- Scheduling (issue 8): weekly limits within a week, availability and preference windows inside one day, shifts
 -- that end after they start and need at least one person.
 ALTER TABLE "employees" ADD CONSTRAINT "employees_weekly_limit_minutes_range" CHECK ("weekly_limit_minutes" BETWEEN 0 AND 10080);
 ALTER TABLE "employee_availability" ADD CONSTRAINT "employee_availability_window_valid" CHECK ("weekday" BETWEEN 1 AND 7 AND "start_minute" >= 0 AND "end_minute" <= 1440 AND "start_minute" < "end_minute");
+ALTER TABLE "employee_preferences" ADD CONSTRAINT "employee_preferences_window_valid" CHECK ("weekday" BETWEEN 1 AND 7 AND "start_minute" >= 0 AND "end_minute" <= 1440 AND "start_minute" < "end_minute");
 ALTER TABLE "shifts" ADD CONSTRAINT "shifts_ends_after_start" CHECK ("ends_at" > "starts_at");
 ALTER TABLE "shifts" ADD CONSTRAINT "shifts_headcount_positive" CHECK ("headcount" > 0);
 

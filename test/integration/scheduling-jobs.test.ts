@@ -23,6 +23,10 @@ const SCHEDULE = `query ($warehouseId: UUID!, $weekStart: DateTime!) {
   }
 }`;
 const UPDATE_SHIFT = `mutation ($id: UUID!, $input: UpdateShiftInput!) { updateShift(id: $id, input: $input) { id headcount } }`;
+const UPDATE_EMPLOYEE = `mutation ($id: UUID!, $input: UpdateEmployeeInput!) {
+  updateEmployee(id: $id, input: $input) { id preferences { weekday startMinute endMinute } }
+}`;
+const HOUR = 3_600_000;
 
 interface ScheduleView {
   id: string;
@@ -160,6 +164,115 @@ describe('schedule solve jobs, end to end', () => {
     expect(done.status).toBe('COMPLETED');
     await t.database.prisma.employee.update({ where: { id: week.employeeIds[0] }, data: { skills: [] } });
     expect(codeOf(await gql(t.url, PUBLISH, { jobId: done.id }))).toBe('SCHEDULE_STALE');
+  });
+});
+
+// Issue 8, third objective: preferences decide between schedules equal in coverage and balance.
+describe('shift preferences, end to end', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = apps[0] ?? (await app());
+  });
+
+  /** Two interchangeable employees and two day shifts (Monday and Tuesday 08:00-16:00) of one person each. */
+  async function seedPair() {
+    const tag = uniqueTag().toUpperCase();
+    const prisma = t.database.prisma;
+    const warehouse = await prisma.warehouse.create({ data: { code: `SP-${tag}`, name: `Preferences ${tag}` } });
+    warehouses.push(warehouse.id);
+    const always = Array.from({ length: 7 }, (_, i) => ({ weekday: i + 1, startMinute: 0, endMinute: 1440 }));
+    const employee = (name: string, preferences: { weekday: number; startMinute: number; endMinute: number }[]) =>
+      prisma.employee.create({
+        data: {
+          name: `${name} ${tag}`,
+          homeWarehouseId: warehouse.id,
+          weeklyLimitMinutes: 2400,
+          availability: { create: always },
+          preferences: { create: preferences },
+        },
+      });
+    // Ada prefers Tuesday's shift; her Monday window covers only part of Monday's shift.
+    const ada = await employee('Ada', [
+      { weekday: 1, startMinute: 600, endMinute: 720 },
+      { weekday: 2, startMinute: 360, endMinute: 1080 },
+    ]);
+    const ben = await employee('Ben', []);
+    const shift = (day: number) =>
+      prisma.shift.create({
+        data: {
+          warehouseId: warehouse.id,
+          startsAt: new Date(WEEK.getTime() + (day * 24 + 8) * HOUR),
+          endsAt: new Date(WEEK.getTime() + (day * 24 + 16) * HOUR),
+          headcount: 1,
+        },
+      });
+    const [monday, tuesday] = [await shift(0), await shift(1)];
+    return { warehouseId: warehouse.id, ada: ada.id, ben: ben.id, monday: monday.id, tuesday: tuesday.id };
+  }
+
+  const byShift = (assignments: { shiftId: string; employeeId: string }[]) =>
+    Object.fromEntries(assignments.map((a) => [a.shiftId, a.employeeId]));
+
+  it('gives a shift to the employee who prefers it, publishes that, and a preference change makes the solve stale', async () => {
+    const week = await seedPair();
+    const problem = await loadSchedulingProblem(t.database.prisma, week.warehouseId, WEEK, 660);
+    expect(Object.fromEntries(problem.employees.map((e) => [e.id, e.preferredShiftIds]))).toEqual({
+      [week.ada]: [week.tuesday],
+      [week.ben]: [],
+    });
+
+    const first = await waitForJob(t.url, (await generate(t.url, { warehouseId: week.warehouseId })).id);
+    expect(first.status, first.error ?? '').toBe('COMPLETED');
+    // Both shifts filled, one each (balance), and Ada has the one she prefers.
+    expect(first.result!.quality).toEqual({ unfilledSlots: 0, hourSpreadMinutes: 0, preferencesHonoured: 1 });
+    expect(byShift(first.result!.assignments)).toEqual({ [week.tuesday]: week.ada, [week.monday]: week.ben });
+
+    // A new window that prefers the same shifts changes nothing the solver sees: still publishable.
+    const same = await gql(t.url, UPDATE_EMPLOYEE, {
+      id: week.ada,
+      input: { preferences: [{ weekday: 2, startMinute: 420, endMinute: 1000 }] },
+    });
+    expect(same.body.errors, JSON.stringify(same.body.errors)).toBeUndefined();
+    const published = await gql<{ publishSchedule: { status: string } }>(t.url, PUBLISH, { jobId: first.id });
+    expect(published.body.errors, JSON.stringify(published.body.errors)).toBeUndefined();
+    const read = await gql<{ schedule: ScheduleView }>(t.url, SCHEDULE, {
+      warehouseId: week.warehouseId,
+      weekStart: WEEK.toISOString(),
+    });
+    expect(read.body.data?.schedule).toMatchObject({ status: 'PUBLISHED', publishedJobId: first.id });
+    expect(byShift(read.body.data!.schedule.assignments)).toEqual({
+      [week.tuesday]: week.ada,
+      [week.monday]: week.ben,
+    });
+
+    // Ada now prefers Mondays: the solve no longer matches the week.
+    const moved = await gql(t.url, UPDATE_EMPLOYEE, {
+      id: week.ada,
+      input: { preferences: [{ weekday: 1, startMinute: 0, endMinute: 1440 }] },
+    });
+    expect(moved.body.errors, JSON.stringify(moved.body.errors)).toBeUndefined();
+    const stale = await gql(t.url, PUBLISH, { jobId: first.id });
+    expect(codeOf(stale)).toBe('SCHEDULE_STALE');
+    expect(stale.body.errors?.[0]?.extensions.jobId).toBe(first.id);
+
+    // Solved again (a new problem hash, so no cache hit): Ada gets Monday this time.
+    const queued = await generate(t.url, { warehouseId: week.warehouseId });
+    expect(queued.cached).toBe(false);
+    const second = await waitForJob(t.url, queued.id);
+    expect(second.status, second.error ?? '').toBe('COMPLETED');
+    expect(second.result!.quality).toEqual({ unfilledSlots: 0, hourSpreadMinutes: 0, preferencesHonoured: 1 });
+    expect(byShift(second.result!.assignments)).toEqual({ [week.monday]: week.ada, [week.tuesday]: week.ben });
+    const republished = await gql(t.url, PUBLISH, { jobId: second.id });
+    expect(republished.body.errors, JSON.stringify(republished.body.errors)).toBeUndefined();
+    const reread = await gql<{ schedule: ScheduleView }>(t.url, SCHEDULE, {
+      warehouseId: week.warehouseId,
+      weekStart: WEEK.toISOString(),
+    });
+    expect(reread.body.data?.schedule.publishedJobId).toBe(second.id);
+    expect(byShift(reread.body.data!.schedule.assignments)).toEqual({
+      [week.monday]: week.ada,
+      [week.tuesday]: week.ben,
+    });
   });
 });
 

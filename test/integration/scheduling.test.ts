@@ -9,7 +9,7 @@ import {
   UpdateEmployeeDocument,
   WeekShiftsDocument,
 } from '../../schema/generated/operations.js';
-import { weekAvailability } from '../../src/modules/scheduling/index.js';
+import { preferredShiftIds, weekAvailability } from '../../src/modules/scheduling/index.js';
 import { createTestUser, gql, op, ROOT, startTestApp, uniqueTag, type TestApp } from '../helpers/kit.js';
 import { codeOf, GENERATE, removeWarehouses, seedWeek, WEEK } from './scheduling.fixtures.js';
 
@@ -22,6 +22,7 @@ interface EmployeeView {
   isActive: boolean;
   homeWarehouse: { id: string };
   availability: { weekday: number; startMinute: number; endMinute: number }[];
+  preferences: { weekday: number; startMinute: number; endMinute: number }[];
 }
 
 interface ShiftView {
@@ -39,7 +40,7 @@ interface PageView<T> {
 }
 
 const EMPLOYEE =
-  'id name userId skills weeklyLimitMinutes isActive homeWarehouse { id } availability { weekday startMinute endMinute }';
+  'id name userId skills weeklyLimitMinutes isActive homeWarehouse { id } availability { weekday startMinute endMinute } preferences { weekday startMinute endMinute }';
 const SHIFT = 'id startsAt endsAt requiredSkill headcount warehouse { id }';
 const PAGE_INFO = 'pageInfo { page limit totalCount hasNextPage }';
 const CREATE_EMPLOYEE = `mutation ($input: CreateEmployeeInput!) { createEmployee(input: $input) { ${EMPLOYEE} } }`;
@@ -211,6 +212,128 @@ describe('employees', () => {
     expect(await t.database.prisma.employee.count({ where: { homeWarehouseId: home } })).toBe(0);
   });
 
+  it('records preference windows: none by default, given on create, replaced as a whole, cleared with an empty list', async () => {
+    const home = await warehouse();
+    const plain = await op(t.url, CreateEmployeeDocument, {
+      input: { name: 'No Preference', homeWarehouseId: home, weeklyLimitMinutes: 600 },
+    });
+    expect(plain.body.errors).toBeUndefined();
+    expect(plain.body.data!.createEmployee.preferences).toEqual([]);
+
+    const early = await createEmployee({
+      name: 'Early Bird',
+      homeWarehouseId: home,
+      weeklyLimitMinutes: 2400,
+      preferences: [
+        { weekday: 3, startMinute: 360, endMinute: 840 },
+        { weekday: 1, startMinute: 360, endMinute: 840 },
+      ],
+    });
+    // Listed by weekday, then start; availability still defaults to always.
+    expect(early.preferences).toEqual([
+      { weekday: 1, startMinute: 360, endMinute: 840 },
+      { weekday: 3, startMinute: 360, endMinute: 840 },
+    ]);
+    expect(early.availability).toHaveLength(7);
+
+    // Other changes leave preferences alone.
+    const renamed = await op(t.url, UpdateEmployeeDocument, { id: early.id, input: { name: 'Early B.' } });
+    expect(renamed.body.errors).toBeUndefined();
+    const kept = await gql<{ employee: EmployeeView }>(t.url, EMPLOYEE_BY_ID, { id: early.id });
+    expect(kept.body.data?.employee.preferences).toEqual(early.preferences);
+
+    const late = await gql<{ updateEmployee: EmployeeView }>(t.url, UPDATE_EMPLOYEE, {
+      id: early.id,
+      input: { preferences: [{ weekday: 5, startMinute: 840, endMinute: 1320 }] },
+    });
+    expect(late.body.errors, JSON.stringify(late.body.errors)).toBeUndefined();
+    expect(late.body.data!.updateEmployee.preferences).toEqual([{ weekday: 5, startMinute: 840, endMinute: 1320 }]);
+    expect(await t.database.prisma.employeePreference.count({ where: { employeeId: early.id } })).toBe(1);
+
+    // Through the list (one batched load for every employee of the page).
+    const typed = await op(t.url, EmployeesDocument, { warehouseId: home, search: 'Early' });
+    expect(typed.body.data?.employees.items.map((e) => e.preferences)).toEqual([
+      [{ weekday: 5, startMinute: 840, endMinute: 1320 }],
+    ]);
+
+    const cleared = await gql<{ updateEmployee: EmployeeView }>(t.url, UPDATE_EMPLOYEE, {
+      id: early.id,
+      input: { preferences: [] },
+    });
+    expect(cleared.body.data?.updateEmployee.preferences).toEqual([]);
+    expect(await t.database.prisma.employeePreference.count({ where: { employeeId: early.id } })).toBe(0);
+  });
+
+  it('validates preference windows like availability, all problems at once, on create and on change', async () => {
+    const home = await warehouse();
+    const res = await gql(t.url, CREATE_EMPLOYEE, {
+      input: {
+        name: 'Picky',
+        homeWarehouseId: home,
+        weeklyLimitMinutes: 10_081,
+        availability: [{ weekday: 0, startMinute: 0, endMinute: 60 }],
+        preferences: [
+          { weekday: 1, startMinute: 0, endMinute: 60 },
+          { weekday: 8, startMinute: -1, endMinute: 1441 },
+        ],
+      },
+    });
+    expect(fieldKeys(res)).toEqual([
+      'input.availability.0.weekday',
+      'input.preferences.1.endMinute',
+      'input.preferences.1.startMinute',
+      'input.preferences.1.weekday',
+      'input.weeklyLimitMinutes',
+    ]);
+    const tooMany = await gql(t.url, CREATE_EMPLOYEE, {
+      input: {
+        name: 'Picky',
+        homeWarehouseId: home,
+        weeklyLimitMinutes: 60,
+        preferences: Array.from({ length: 51 }, () => ({ weekday: 1, startMinute: 0, endMinute: 60 })),
+      },
+    });
+    expect(fieldKeys(tooMany)).toEqual(['input.preferences']);
+    // The rule across fields: both lists at once.
+    const reversed = await gql(t.url, CREATE_EMPLOYEE, {
+      input: {
+        name: 'Reversed',
+        homeWarehouseId: home,
+        weeklyLimitMinutes: 60,
+        availability: [{ weekday: 1, startMinute: 600, endMinute: 500 }],
+        preferences: [
+          { weekday: 2, startMinute: 0, endMinute: 60 },
+          { weekday: 2, startMinute: 600, endMinute: 600 },
+        ],
+      },
+    });
+    expect(reversed.body.errors?.[0]?.extensions.fields).toEqual({
+      'input.availability.0.endMinute': ['endMinute must be after startMinute'],
+      'input.preferences.1.endMinute': ['endMinute must be after startMinute'],
+    });
+    expect(await t.database.prisma.employee.count({ where: { homeWarehouseId: home } })).toBe(0);
+
+    const employee = await createEmployee({
+      name: 'Settled',
+      homeWarehouseId: home,
+      weeklyLimitMinutes: 600,
+      preferences: [{ weekday: 4, startMinute: 0, endMinute: 720 }],
+    });
+    const change = await gql(t.url, UPDATE_EMPLOYEE, {
+      id: employee.id,
+      input: { preferences: [{ weekday: 4, startMinute: 720, endMinute: 0 }] },
+    });
+    expect(fieldKeys(change)).toEqual(['input.preferences.0.endMinute']);
+    const read = await gql<{ employee: EmployeeView }>(t.url, EMPLOYEE_BY_ID, { id: employee.id });
+    expect(read.body.data?.employee.preferences).toEqual([{ weekday: 4, startMinute: 0, endMinute: 720 }]);
+    // The database keeps windows valid by itself too.
+    await expect(
+      t.database.prisma.employeePreference.create({
+        data: { employeeId: employee.id, weekday: 8, startMinute: 0, endMinute: 60 },
+      }),
+    ).rejects.toThrow();
+  });
+
   it('filters, sorts and paginates', async () => {
     const home = await warehouse();
     const tag = uniqueTag();
@@ -373,6 +496,40 @@ describe('availability in the week', () => {
       // The next Monday night (a shift of Sunday may end then).
       { startMs: w + 7 * day + 22 * HOUR, endMs: w + 8 * day },
     ]);
+  });
+});
+
+describe('preferred shifts in the week', () => {
+  it('prefers the shifts lying entirely inside a window, across midnight too', () => {
+    const w = WEEK.getTime();
+    const shift = (id: string, fromHour: number, toHour: number) => ({
+      id,
+      startMs: w + fromHour * HOUR,
+      endMs: w + toHour * HOUR,
+    });
+    const shifts = [
+      shift('mon-early', 6, 14),
+      shift('mon-late', 14, 22),
+      shift('mon-night', 22, 30),
+      shift('tue-early', 30, 38),
+      shift('sun-night', 6 * 24 + 22, 7 * 24 + 6),
+    ];
+    const preferred = preferredShiftIds(
+      [
+        // Monday 06:00-15:00 holds the early shift only (the late one sticks out).
+        { weekday: 1, startMinute: 360, endMinute: 900 },
+        // Monday 22:00-24:00 and Tuesday 00:00-06:00 touch: the night shift between them is preferred.
+        { weekday: 1, startMinute: 1320, endMinute: 1440 },
+        { weekday: 2, startMinute: 0, endMinute: 360 },
+        // Sunday night into the next Monday's morning: the week's last shift.
+        { weekday: 7, startMinute: 1320, endMinute: 1440 },
+        { weekday: 1, startMinute: 0, endMinute: 360 },
+      ],
+      WEEK,
+      shifts,
+    );
+    expect(preferred).toEqual(['mon-early', 'mon-night', 'sun-night']);
+    expect(preferredShiftIds([], WEEK, shifts)).toEqual([]);
   });
 });
 

@@ -1,5 +1,5 @@
 export { createSchedulingLoaders, type SchedulingLoaders } from './scheduling.loaders.js';
-export { loadSchedulingProblem, weekAvailability } from './scheduling.problem.js';
+export { loadSchedulingProblem, preferredShiftIds, weekAvailability } from './scheduling.problem.js';
 export {
   EmployeeResolver,
   ScheduleJobResolver,

@@ -22,6 +22,7 @@ const SKILL_MESSAGE = 'skills are 1-64 upper-case letters, digits, dashes or und
 export const MINUTES_PER_WEEK = 7 * 24 * 60;
 export const MAX_SKILLS = 50;
 export const MAX_AVAILABILITY_WINDOWS = 50;
+export const MAX_PREFERENCE_WINDOWS = 50;
 export const MAX_HEADCOUNT = 500;
 /** Spec'd ceiling of a solve's time budget (issue 8). */
 export const MAX_TIME_BUDGET_MS = 30_000;
@@ -47,6 +48,12 @@ export class AvailabilityWindowInput {
   @Max(1440)
   endMinute!: number;
 }
+
+@InputType({
+  description:
+    'A weekly recurring window in which an employee prefers to work (UTC): a shift lying entirely inside one is preferred.',
+})
+export class PreferenceWindowInput extends AvailabilityWindowInput {}
 
 @InputType({ description: 'A new employee.' })
 export class CreateEmployeeInput {
@@ -80,6 +87,15 @@ export class CreateEmployeeInput {
   @ArrayMaxSize(MAX_AVAILABILITY_WINDOWS)
   @ValidateNested({ each: true })
   availability?: AvailabilityWindowInput[];
+
+  @Field(() => [PreferenceWindowInput], {
+    nullable: true,
+    description: `When the employee prefers to work, at most ${MAX_PREFERENCE_WINDOWS} windows; omitted or empty: no preference. The solver honours preferences after filling shifts and balancing hours.`,
+  })
+  @IsOptional()
+  @ArrayMaxSize(MAX_PREFERENCE_WINDOWS)
+  @ValidateNested({ each: true })
+  preferences?: PreferenceWindowInput[];
 }
 
 @ArgsType()
@@ -124,6 +140,15 @@ export class UpdateEmployeeInput {
   @ArrayMaxSize(MAX_AVAILABILITY_WINDOWS)
   @ValidateNested({ each: true })
   availability?: AvailabilityWindowInput[] | null;
+
+  @Field(() => [PreferenceWindowInput], {
+    nullable: true,
+    description: 'The complete new list of preference windows (replaces the old ones; empty: no preference).',
+  })
+  @IsOptional()
+  @ArrayMaxSize(MAX_PREFERENCE_WINDOWS)
+  @ValidateNested({ each: true })
+  preferences?: PreferenceWindowInput[] | null;
 
   @Field(() => Boolean, { nullable: true, description: 'false: never scheduled again until reactivated.' })
   @IsOptional()

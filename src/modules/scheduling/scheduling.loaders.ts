@@ -6,6 +6,7 @@ import { JOB_VIEW_SELECT, type JobViewRow } from './scheduling.service.js';
 type EmployeeRow = Awaited<ReturnType<Prisma['employee']['findUniqueOrThrow']>>;
 type ShiftRow = Awaited<ReturnType<Prisma['shift']['findUniqueOrThrow']>>;
 type AvailabilityRow = Awaited<ReturnType<Prisma['employeeAvailability']['findUniqueOrThrow']>>;
+type PreferenceRow = Awaited<ReturnType<Prisma['employeePreference']['findUniqueOrThrow']>>;
 type AssignmentRow = Awaited<ReturnType<Prisma['scheduleAssignment']['findUniqueOrThrow']>>;
 
 /** Per-request batch loaders of scheduling (REQ 6.3): job results resolve employees and shifts here. */
@@ -28,6 +29,16 @@ export function createSchedulingLoaders(prisma: Prisma) {
       loaderKeys.groupBy(
         employeeIds,
         await prisma.employeeAvailability.findMany({
+          where: { employeeId: { in: [...employeeIds] } },
+          orderBy: [{ weekday: 'asc' }, { startMinute: 'asc' }],
+        }),
+        (w) => w.employeeId,
+      ),
+    ),
+    preferencesByEmployeeId: new DataLoader<string, PreferenceRow[]>(async (employeeIds) =>
+      loaderKeys.groupBy(
+        employeeIds,
+        await prisma.employeePreference.findMany({
           where: { employeeId: { in: [...employeeIds] } },
           orderBy: [{ weekday: 'asc' }, { startMinute: 'asc' }],
         }),

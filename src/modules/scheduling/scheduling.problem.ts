@@ -52,9 +52,26 @@ export function weekAvailability(windows: readonly WeeklyWindow[], weekStart: Da
 }
 
 /**
+ * The shifts an employee prefers: those lying entirely inside one of the employee's preference
+ * windows, taken into the week like availability (touching windows merged, so a night shift
+ * 22:00-06:00 is preferred by an employee preferring 22:00-24:00 and 00:00-06:00 the next day).
+ * Shifts the employee cannot work may be listed; the solver only counts pairs it can assign.
+ */
+export function preferredShiftIds(
+  windows: readonly WeeklyWindow[],
+  weekStart: Date,
+  shifts: readonly { id: string; startMs: number; endMs: number }[],
+): string[] {
+  if (windows.length === 0) return [];
+  const spans = weekAvailability(windows, weekStart);
+  return shifts.filter((s) => spans.some((w) => w.startMs <= s.startMs && s.endMs <= w.endMs)).map((s) => s.id);
+}
+
+/**
  * The solver's input for one warehouse week, read from the database: the shifts starting in the
- * week, and the active employees whose home is the warehouse. Lists are in id order; the hash
- * (solver/canonical.ts) does not depend on order anyway.
+ * week, and the active employees whose home is the warehouse, with their availability and the
+ * week's shifts they prefer. Lists are in id order; the hash (solver/canonical.ts) does not depend
+ * on order anyway.
  */
 export async function loadSchedulingProblem(
   db: Prisma | PrismaTx,
@@ -70,26 +87,26 @@ export async function loadSchedulingProblem(
     }),
     db.employee.findMany({
       where: { homeWarehouseId: warehouseId, isActive: true },
-      include: { availability: true },
+      include: { availability: true, preferences: true },
       orderBy: { id: 'asc' },
     }),
   ]);
+  const problemShifts = shifts.map((s) => ({
+    id: s.id,
+    startMs: s.startsAt.getTime(),
+    endMs: s.endsAt.getTime(),
+    requiredSkill: s.requiredSkill,
+    headcount: s.headcount,
+  }));
   return {
     minRestMinutes,
-    shifts: shifts.map((s) => ({
-      id: s.id,
-      startMs: s.startsAt.getTime(),
-      endMs: s.endsAt.getTime(),
-      requiredSkill: s.requiredSkill,
-      headcount: s.headcount,
-    })),
+    shifts: problemShifts,
     employees: employees.map((e) => ({
       id: e.id,
       skills: [...e.skills].sort(),
       weeklyLimitMinutes: e.weeklyLimitMinutes,
       availability: weekAvailability(e.availability, weekStart),
-      // Shift preferences are part of the solver's contract but not of the data model yet.
-      preferredShiftIds: [],
+      preferredShiftIds: preferredShiftIds(e.preferences, weekStart, problemShifts),
     })),
   };
 }

@@ -33,6 +33,7 @@ import {
   AvailabilityWindow,
   Employee,
   EmployeePage,
+  PreferenceWindow,
   Schedule,
   ScheduleJob,
   Shift,
@@ -87,6 +88,14 @@ export class EmployeeResolver {
   })
   availability(@Root() employee: Employee, @Ctx() ctx: GraphQLContext) {
     return ctx.loaders.scheduling.availabilityByEmployeeId.load(employee.id);
+  }
+
+  @FieldResolver(() => [PreferenceWindow], {
+    description:
+      'When the employee prefers to work, by weekday and time (UTC); a shift lying entirely inside one is preferred. Empty: no preference.',
+  })
+  preferences(@Root() employee: Employee, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.scheduling.preferencesByEmployeeId.load(employee.id);
   }
 }
 

@@ -44,12 +44,24 @@ const MAX_SHIFT_MS = DAY_MS;
 
 // ------------------------------------------------------------------------------ employees
 
-function checkWindows(windows: readonly AvailabilityWindowInput[] | null | undefined, errors: FieldErrors): void {
+/** Weekly windows (availability or preferences) end after they start; `field` names the input list. */
+function checkWindows(
+  field: 'availability' | 'preferences',
+  windows: readonly AvailabilityWindowInput[] | null | undefined,
+  errors: FieldErrors,
+): void {
   windows?.forEach((w, i) => {
     if (w.endMinute <= w.startMinute) {
-      errors[`input.availability.${i}.endMinute`] = ['endMinute must be after startMinute'];
+      errors[`input.${field}.${i}.endMinute`] = ['endMinute must be after startMinute'];
     }
   });
+}
+
+function checkEmployeeWindows(input: CreateEmployeeInput | UpdateEmployeeInput): void {
+  const errors: FieldErrors = {};
+  checkWindows('availability', input.availability, errors);
+  checkWindows('preferences', input.preferences, errors);
+  throwIfAny(errors);
 }
 
 function throwIfAny(errors: FieldErrors): void {
@@ -96,9 +108,7 @@ function uniqueSkills(skills: readonly string[]): string[] {
 }
 
 export async function createEmployee(ctx: Ctx, input: CreateEmployeeInput) {
-  const errors: FieldErrors = {};
-  checkWindows(input.availability, errors);
-  throwIfAny(errors);
+  checkEmployeeWindows(input);
   await assertWarehouse(ctx.prisma, input.homeWarehouseId);
   if (input.userId) await assertUserFree(ctx.prisma, input.userId);
   return ctx.prisma.employee.create({
@@ -109,14 +119,14 @@ export async function createEmployee(ctx: Ctx, input: CreateEmployeeInput) {
       skills: uniqueSkills(input.skills ?? []),
       weeklyLimitMinutes: input.weeklyLimitMinutes,
       availability: { create: (input.availability ?? ALWAYS_AVAILABLE).map((w) => ({ ...w })) },
+      // No preferences given: none (the solver then only fills and balances).
+      preferences: { create: (input.preferences ?? []).map((w) => ({ ...w })) },
     },
   });
 }
 
 export async function updateEmployee(ctx: Ctx, id: string, input: UpdateEmployeeInput) {
-  const errors: FieldErrors = {};
-  checkWindows(input.availability, errors);
-  throwIfAny(errors);
+  checkEmployeeWindows(input);
   return ctx.runInTransaction(
     async (tx) => {
       const existing = await tx.employee.findUnique({ where: { id }, select: { id: true } });
@@ -126,6 +136,10 @@ export async function updateEmployee(ctx: Ctx, id: string, input: UpdateEmployee
       if (input.availability != null) {
         await tx.employeeAvailability.deleteMany({ where: { employeeId: id } });
         await tx.employeeAvailability.createMany({ data: input.availability.map((w) => ({ ...w, employeeId: id })) });
+      }
+      if (input.preferences != null) {
+        await tx.employeePreference.deleteMany({ where: { employeeId: id } });
+        await tx.employeePreference.createMany({ data: input.preferences.map((w) => ({ ...w, employeeId: id })) });
       }
       // Always written (updatedAt moves), so a publish holding this row's lock sees the change.
       return tx.employee.update({

@@ -58,6 +58,12 @@ export class AvailabilityWindow {
   endMinute!: number;
 }
 
+@ObjectType({
+  description:
+    'A weekly recurring window in which an employee prefers to work (UTC): a shift lying entirely inside one is preferred.',
+})
+export class PreferenceWindow extends AvailabilityWindow {}
+
 @ObjectType({ description: 'Someone who works shifts at their home warehouse.' })
 export class Employee {
   @Field(() => UUIDScalar, { description: 'Unique id.' })

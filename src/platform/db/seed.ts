@@ -114,7 +114,8 @@ const SEED_STEPS: { label: string; sql: string }[] = [
   },
   // Workforce scheduling (issue 8): a dozen employees of WH-EAST and next week's shifts there,
   // ready for generateSchedule. Every third employee drives a forklift; every fifth works part-time
-  // on weekday mornings only.
+  // on weekday mornings only. Of the full-timers (by name), every third prefers early shifts
+  // (06:00-14:00, any day), the next one late shifts on weekdays (14:00-22:00), the next none.
   {
     label: 'employees',
     sql: `INSERT INTO employees (id, home_warehouse_id, name, skills, weekly_limit_minutes, created_at, updated_at)
@@ -136,6 +137,19 @@ const SEED_STEPS: { label: string; sql: string }[] = [
             FROM employees e JOIN warehouses w ON w.id = e.home_warehouse_id AND w.code = 'WH-EAST'
            CROSS JOIN generate_series(1, 7) AS d
            WHERE e.weekly_limit_minutes = 2400 OR d <= 5`,
+  },
+  {
+    label: 'employee preferences',
+    sql: `WITH full_timers AS (
+            SELECT e.id, row_number() OVER (ORDER BY e.name) AS n
+              FROM employees e JOIN warehouses w ON w.id = e.home_warehouse_id AND w.code = 'WH-EAST'
+             WHERE e.weekly_limit_minutes = 2400)
+          INSERT INTO employee_preferences (id, employee_id, weekday, start_minute, end_minute)
+          SELECT gen_random_uuid(), f.id, d,
+                 CASE WHEN f.n % 3 = 1 THEN 360 ELSE 840 END,
+                 CASE WHEN f.n % 3 = 1 THEN 840 ELSE 1320 END
+            FROM full_timers f CROSS JOIN generate_series(1, 7) AS d
+           WHERE f.n % 3 = 1 OR (f.n % 3 = 2 AND d <= 5)`,
   },
   {
     label: 'shifts',
