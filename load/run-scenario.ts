@@ -1,8 +1,10 @@
 // Runs one artillery load scenario (load/scenarios/<name>.yml) with signed-in virtual users.
 //
 //   npm run load -- <scenario> [--target URL] [--users N] [--keep-data] [--flow NAME]
+//                              [--instances N] [--stop-one-at SECONDS] [--rate-scale F]
 //   npm run load -- short                          # the < 2 minute regression run
 //   npm run load -- baseline --target http://127.0.0.1:4000
+//   npm run load -- baseline --instances 3 --stop-one-at 60   # behind nginx, one SIGTERMed
 //
 // Scenarios: short, baseline, peak, stress, spike, soak (load/README.md has the numbers).
 //
@@ -11,6 +13,11 @@
 // production defaults of src/config/spec.ts, except what a single load generator on one address
 // needs (rate limits and cost budgets out of the way, overload shedding off); any gateway
 // setting of src/config/spec.ts set in the environment wins over both.
+// With --instances N (N >= 2) it starts N such gateways (one Redis key prefix: one deployment) behind
+// nginx (load/cluster/nginx.ts, deploy/nginx/gateway.conf.template) and sends the load to nginx;
+// --stop-one-at SECONDS sends SIGTERM to the first instance that far into the run, which must exit 0
+// without a single failed request. --rate-scale F multiplies every phase's arrival rate (what a small
+// machine sustains; the thresholds stay those of the scenario).
 // With --target the gateway runs elsewhere: DATABASE_URL must be its database and the signing
 // secret (JWT_SECRETS, JWT_ISSUER, JWT_AUDIENCE) its own, read like the gateway reads them
 // (a local `npm start` in development keeps its generated secret in .data/, found automatically).
@@ -28,6 +35,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
+  createReadStream,
   createWriteStream,
   existsSync,
   mkdirSync,
@@ -40,6 +48,7 @@ import {
 import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { parse as parseDotenv } from 'dotenv';
 import pg from 'pg';
@@ -51,6 +60,7 @@ import { createTokenService } from '../src/modules/identity/tokens.js';
 import { createLogger } from '../src/observability/logger.js';
 import { findProjectRoot } from '../src/platform/project-root.js';
 import { createRedis, waitForRedis } from '../src/platform/redis/redis.js';
+import { startNginx, type RunningNginx } from './cluster/nginx.js';
 
 // ------------------------------------------------------------------ arguments
 
@@ -61,6 +71,9 @@ const { values: flags, positionals } = parseArgs({
     users: { type: 'string', default: '500' },
     'keep-data': { type: 'boolean', default: false },
     flow: { type: 'string' },
+    instances: { type: 'string', default: '1' },
+    'stop-one-at': { type: 'string' },
+    'rate-scale': { type: 'string', default: '1' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -73,7 +86,8 @@ const SCENARIOS = readdirSync(scenariosDir)
   .sort();
 const USAGE =
   `usage: npm run load -- <${SCENARIOS.join('|')}> [--target URL] [--users N] [--keep-data] ` +
-  `[--flow browse|'product detail'|'order history'|me|checkout]`;
+  `[--flow browse|'product detail'|'order history'|me|checkout] [--instances N] [--stop-one-at SECONDS] ` +
+  `[--rate-scale F]`;
 
 const scenario = positionals[0];
 if (flags.help || !scenario || positionals.length > 1) {
@@ -95,6 +109,25 @@ if (flags.flow !== undefined && !FLOWS.includes(flags.flow)) {
   process.exit(2);
 }
 const externalTarget = flags.target?.replace(/\/+$/, '');
+const INSTANCES = Number(flags.instances);
+if (!Number.isInteger(INSTANCES) || INSTANCES < 1) {
+  console.error(`--instances must be a positive whole number\n${USAGE}`);
+  process.exit(2);
+}
+if (externalTarget && INSTANCES > 1) {
+  console.error(`--instances starts gateways here; it cannot go with --target\n${USAGE}`);
+  process.exit(2);
+}
+const STOP_ONE_AT = flags['stop-one-at'] === undefined ? undefined : Number(flags['stop-one-at']);
+if (STOP_ONE_AT !== undefined && !(INSTANCES > 1 && STOP_ONE_AT > 0)) {
+  console.error(`--stop-one-at needs --instances 2 or more and a number of seconds above 0\n${USAGE}`);
+  process.exit(2);
+}
+const RATE_SCALE = Number(flags['rate-scale']);
+if (!(RATE_SCALE > 0)) {
+  console.error(`--rate-scale must be a number above 0\n${USAGE}`);
+  process.exit(2);
+}
 
 // ------------------------------------------------------------------ constants
 
@@ -114,13 +147,28 @@ const CHECKOUT_VARIANTS = 200;
 const PAGE_SIZE = 20;
 /** Gateway memory and CPU sampling interval (two reads of /proc). */
 const SAMPLE_MS = 1_000;
+/** Behind nginx: how often its readiness check runs (load/cluster/nginx.ts). */
+const READINESS_INTERVAL_MS = 200;
+/**
+ * Behind nginx: how long a stopping gateway keeps serving after /health/ready turned 503. It must
+ * cover nginx noticing (up to ~2 s on a saturated machine), the connects nginx began before that
+ * (proxy_connect_timeout, 4 s) and accepting what they queued: with 3 s, a stop in an overloaded
+ * run reset 188 queued requests (deploy/nginx/gateway.conf.template).
+ */
+const READINESS_GRACE_MS = 10_000;
 
 /** The persisted operations the traffic mix sends (schema/operations/web-shop.graphql). */
 const OPERATIONS = ['CatalogPage', 'ProductDetail', 'OrderHistory', 'Me', 'CreateCart', 'AddCartItem', 'Checkout'];
 
 interface ScenarioFile {
   config?: {
-    phases?: { duration?: number | string; pause?: number | string; name?: string }[];
+    phases?: {
+      duration?: number | string;
+      pause?: number | string;
+      name?: string;
+      arrivalRate?: number;
+      rampTo?: number;
+    }[];
     runnerChecks?: { maxP999Ms?: number; maxRssMb?: number; maxRssGrowthPercent?: number };
   };
 }
@@ -144,16 +192,32 @@ const plannedSeconds = phases.reduce((sum, p) => sum + seconds(p.duration ?? p.p
  * parse) and the gateway's memory (a process artillery does not see).
  */
 const runnerChecks = scenarioSpec.config?.runnerChecks ?? {};
+/** The phases with --rate-scale applied (artillery --overrides replaces the list), or undefined at 1. */
+const scaledPhases =
+  RATE_SCALE === 1
+    ? undefined
+    : phases.map((p) => ({
+        ...p,
+        ...(p.arrivalRate !== undefined ? { arrivalRate: Math.max(1, Math.round(p.arrivalRate * RATE_SCALE)) } : {}),
+        ...(p.rampTo !== undefined ? { rampTo: Math.max(1, Math.round(p.rampTo * RATE_SCALE)) } : {}),
+      }));
+if (STOP_ONE_AT !== undefined && STOP_ONE_AT >= plannedSeconds) {
+  console.error(`--stop-one-at ${STOP_ONE_AT} is not within the ${plannedSeconds} s of ${scenario}`);
+  process.exit(2);
+}
 
 // ------------------------------------------------------------------ the gateway's settings
 
 /**
- * The gateway's environment when the runner starts it. NODE_ENV=test (fresh secrets, no dev
- * seeding), but every setting config/test.env changes is put back to its production default
- * (src/config/spec.ts) before the load profile applies: what runs is production but for the
- * profile below.
+ * The gateway's environment when the runner starts it (all but PORT, which is each instance's own).
+ * NODE_ENV=test (fresh secrets, no dev seeding), but every setting config/test.env changes is put
+ * back to its production default (src/config/spec.ts) before the load profile applies: what runs
+ * is production but for the profile below.
  */
-function gatewayEnvironment(port: number, redisKeyPrefix: string): { env: Record<string, string>; fromUser: string[] } {
+function gatewayEnvironment(
+  redisKeyPrefix: string,
+  instances: number,
+): { env: Record<string, string>; fromUser: string[] } {
   const testEnv = parseDotenv(readFileSync(join(rootDir, 'config', 'test.env')));
   const productionDefaults: Record<string, string> = {};
   for (const key of Object.keys(testEnv)) {
@@ -163,7 +227,6 @@ function gatewayEnvironment(port: number, redisKeyPrefix: string): { env: Record
   const profile: Record<string, string> = {
     NODE_ENV: 'test',
     HOST: '127.0.0.1',
-    PORT: String(port),
     METRICS_PORT: '0',
     LOG_LEVEL: 'warn',
     LOG_FORMAT: 'json',
@@ -183,6 +246,9 @@ function gatewayEnvironment(port: number, redisKeyPrefix: string): { env: Record
     OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
     TRACING_OTLP_ENDPOINT: '',
     REDIS_KEY_PREFIX: redisKeyPrefix,
+    // Behind nginx (deploy/nginx/gateway.conf.template): client addresses come from it, and a stopping
+    // instance keeps serving while nginx's readiness check takes it out of the list.
+    ...(instances > 1 ? { TRUSTED_PROXIES: '127.0.0.1', SHUTDOWN_READINESS_GRACE_MS: String(READINESS_GRACE_MS) } : {}),
   };
   const fromUser: Record<string, string> = {};
   for (const key of Object.keys(configSpec)) {
@@ -224,6 +290,9 @@ interface Gateway {
   exited: Promise<number | null>;
 }
 
+/** `host:port` of a gateway, as nginx's upstream list names it. */
+const hostPort = (gateway: Gateway) => new URL(gateway.base).host;
+
 function tail(file: string, lines = 30): string {
   try {
     return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
@@ -232,7 +301,9 @@ function tail(file: string, lines = 30): string {
   }
 }
 
+/** One gateway process on a free port of 127.0.0.1; resolves once /health/ready answers 200. */
 async function startGateway(gatewayEnv: Record<string, string>, logFile: string): Promise<Gateway> {
+  const port = await freePort();
   const log = createWriteStream(logFile);
   // The caller's environment minus every gateway setting and secret: only gatewayEnv configures it.
   const inherited: Record<string, string | undefined> = { ...env };
@@ -242,13 +313,13 @@ async function startGateway(gatewayEnv: Record<string, string>, logFile: string)
   }
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: rootDir,
-    env: { ...inherited, ...gatewayEnv },
+    env: { ...inherited, ...gatewayEnv, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout.pipe(log);
   child.stderr.pipe(log);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const base = `http://127.0.0.1:${gatewayEnv.PORT}`;
+  const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 90_000;
   let gone = false;
   void exited.then(() => (gone = true));
@@ -308,6 +379,117 @@ function processUsage(pid: number): { rssMb: number; cpuSeconds: number } | unde
   } catch {
     return undefined;
   }
+}
+
+interface UsageSample {
+  at: number;
+  rssMb: number;
+  cpuSeconds: number;
+}
+
+/** Memory and CPU of one gateway over the run, from its samples; `requests`: what it answered. */
+function usageOf(samples: UsageSample[], requests: number) {
+  if (samples.length < 2) return undefined;
+  const firstSample = samples[0]!;
+  const lastSample = samples[samples.length - 1]!;
+  const span = lastSample.at - firstSample.at;
+  const inWindow = (from: number, to: number) =>
+    samples
+      .filter((s) => s.at >= firstSample.at + span * from && s.at <= firstSample.at + span * to)
+      .map((s) => s.rssMb);
+  const early = median(inWindow(0.2, 0.3));
+  const late = median(inWindow(0.9, 1));
+  const cpu = lastSample.cpuSeconds - firstSample.cpuSeconds;
+  return {
+    rssStartMb: Math.round(firstSample.rssMb),
+    rssPeakMb: Math.round(Math.max(...samples.map((s) => s.rssMb))),
+    rssEndMb: Math.round(lastSample.rssMb),
+    rssGrowthPercent: early > 0 && late > 0 ? Number((((late - early) / early) * 100).toFixed(1)) : Number.NaN,
+    cpuSeconds: Number(cpu.toFixed(2)),
+    cpuPercentOfOneCore: Number(((cpu / (span / 1000)) * 100).toFixed(1)),
+    cpuMsPerRequest: requests > 0 ? Number(((cpu * 1000) / requests).toFixed(3)) : 0,
+  };
+}
+
+type Usage = NonNullable<ReturnType<typeof usageOf>>;
+
+interface StoppedGateway {
+  instance: number;
+  pid: number | undefined;
+  /** Seconds into the artillery run. */
+  signalledAtSeconds: number;
+  exitCode: number | null;
+  shutdownSeconds: number;
+  /** From the signal until nginx's readiness check had taken it out of the list. */
+  outOfRotationSeconds: number | undefined;
+}
+
+/**
+ * SIGTERM to gateway `instance` (1-based) at `atSeconds` after `startedAt`; resolves with how its
+ * shutdown went, or undefined when `cancelled` resolves first (the run ended before).
+ */
+async function stopOneLater(
+  gateways: Gateway[],
+  instance: number,
+  nginx: RunningNginx,
+  startedAt: number,
+  atSeconds: number,
+  cancelled: Promise<unknown>,
+): Promise<StoppedGateway | undefined> {
+  const gateway = gateways[instance - 1]!;
+  const due = new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(true), startedAt + atSeconds * 1000 - Date.now());
+    void cancelled.then(() => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
+  if (!(await due)) return undefined;
+  const signalledAt = Date.now();
+  console.log(`\n  [runner] SIGTERM to gateway ${instance} (pid ${gateway.child.pid}) ${atSeconds} s into the run\n`);
+  gateway.child.kill('SIGTERM');
+  let outOfRotationAt: number | undefined;
+  const watch = setInterval(() => {
+    if (outOfRotationAt === undefined && !nginx.active().includes(hostPort(gateway))) outOfRotationAt = Date.now();
+  }, 20);
+  const exitCode = await gateway.exited;
+  clearInterval(watch);
+  const seconds = (to: number | undefined) =>
+    to === undefined ? undefined : Number(((to - signalledAt) / 1000).toFixed(2));
+  return {
+    instance,
+    pid: gateway.child.pid,
+    signalledAtSeconds: Number(((signalledAt - startedAt) / 1000).toFixed(1)),
+    exitCode,
+    shutdownSeconds: seconds(Date.now())!,
+    outOfRotationSeconds: seconds(outOfRotationAt),
+  };
+}
+
+/**
+ * From nginx's access log (format `gateway` of deploy/nginx/gateway.conf.template), requests from
+ * `since` (ms) on: how many each upstream answered (the last one tried), and how many went to more
+ * than one.
+ */
+async function readAccessLog(
+  file: string,
+  since: number,
+): Promise<{ answeredBy: Record<string, number>; retried: number }> {
+  const answeredBy: Record<string, number> = {};
+  let retried = 0;
+  if (!existsSync(file)) return { answeredBy, retried };
+  // The log has whole seconds: the preflight's last second may count too.
+  const from = Math.floor(since / 1000) * 1000;
+  for await (const line of createInterface({ input: createReadStream(file) })) {
+    const time = Date.parse(/\[([^\]]+)\]/.exec(line)?.[1] ?? '');
+    if (!(time >= from)) continue;
+    const tried = /upstream=(.*?) upstream_status=/.exec(line)?.[1]?.split(', ') ?? [];
+    const last = tried.at(-1);
+    if (!last || last === '-') continue;
+    answeredBy[last] = (answeredBy[last] ?? 0) + 1;
+    if (tried.length > 1) retried += 1;
+  }
+  return { answeredBy, retried };
 }
 
 // ------------------------------------------------------------------ database preparation and cleanup
@@ -683,16 +865,16 @@ async function main(): Promise<number> {
     .toISOString()
     .replace(/\.\d+Z$/, 'Z')
     .replace(/:/g, '-');
-  /** load/results/load-<scenario>-<time>: .json (artillery), .summary.json, .gateway.log */
+  /** load/results/load-<scenario>-<time>: .json (artillery), .summary.json, .gateway.log (.gateway-N.log) */
   const resultsBase = join(resultsDir, `load-${scenario}-${stamp}`);
   const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 4 });
   const redisKeyPrefix = `load:${scenario}:${randomBytes(4).toString('hex')}:`;
   const dbUrl = new URL(DATABASE_URL);
   const dbLabel = `${dbUrl.hostname}:${dbUrl.port || '5432'}${dbUrl.pathname}`;
-  let gateway: Gateway | undefined;
+  const gateways: Gateway[] = [];
+  let nginx: RunningNginx | undefined;
 
-  const port = await freePort();
-  const gatewaySettings = externalTarget ? undefined : gatewayEnvironment(port, redisKeyPrefix);
+  const gatewaySettings = externalTarget ? undefined : gatewayEnvironment(redisKeyPrefix, INSTANCES);
   // The settings the tokens are signed with: the started gateway's, or the target's own.
   const config = loadConfig({ rootDir, env: gatewaySettings?.env ?? env });
   const tokenTtl = Math.ceil(plannedSeconds) + 30 * 60;
@@ -703,7 +885,10 @@ async function main(): Promise<number> {
     );
     console.log(
       `  planned ${plannedSeconds} s; database ${dbLabel}; ${USERS} shoppers; ` +
-        (flags.flow ? `only the ${flags.flow} flow` : 'the full mix'),
+        (flags.flow ? `only the ${flags.flow} flow` : 'the full mix') +
+        (scaledPhases
+          ? `; arrival rates × ${RATE_SCALE}: ${scaledPhases.map((p) => p.arrivalRate ?? '-').join(', ')}/s`
+          : ''),
     );
 
     const stale = await cleanUp(pool);
@@ -732,11 +917,31 @@ async function main(): Promise<number> {
       if (gatewaySettings.fromUser.length > 0) {
         console.log(`  gateway settings from your environment: ${gatewaySettings.fromUser.join(', ')}`);
       }
-      gateway = await startGateway(gatewaySettings.env, `${resultsBase}.gateway.log`);
-      base = gateway.base;
-      console.log(
-        `  gateway started at ${base} (pid ${gateway.child.pid}, output in ${relative(rootDir, gateway.logFile)})`,
-      );
+      // One after the other: several startups at once on a small machine only take longer.
+      for (let i = 1; i <= INSTANCES; i++) {
+        const gateway = await startGateway(
+          gatewaySettings.env,
+          `${resultsBase}.gateway${INSTANCES > 1 ? `-${i}` : ''}.log`,
+        );
+        gateways.push(gateway);
+        console.log(
+          `  gateway${INSTANCES > 1 ? ` ${i}` : ''} started at ${gateway.base} (pid ${gateway.child.pid}, ` +
+            `output in ${relative(rootDir, gateway.logFile)})`,
+        );
+      }
+      if (INSTANCES > 1) {
+        nginx = await startNginx({
+          upstreams: gateways.map(hostPort),
+          listenPort: await freePort(),
+          dir: join(workDir, 'nginx'),
+          bodyLimitBytes: config.http.bodyLimitBytes,
+          executionTimeoutMs: config.graphql.executionTimeoutMs,
+          accessLog: true,
+          readinessIntervalMs: READINESS_INTERVAL_MS,
+        });
+        console.log(`  nginx at ${nginx.base} in front of them (deploy/nginx/gateway.conf.template)`);
+      }
+      base = nginx?.base ?? gateways[0]!.base;
     } else {
       base = externalTarget!;
       console.log(`  target ${base} (external)`);
@@ -744,16 +949,18 @@ async function main(): Promise<number> {
     await preflight(base, shoppers, operations, catalog, checkout, 10);
     console.log('  preflight ok: every flow of the mix works; starting artillery\n');
 
-    // Gateway memory and CPU while artillery runs (only for a gateway started here), artillery's CPU,
+    // Gateway memory and CPU while artillery runs (only for gateways started here), artillery's CPU,
     // and how busy the whole machine was.
-    const samples: { at: number; rssMb: number; cpuSeconds: number }[] = [];
-    const pid = gateway?.child.pid;
+    const samples = gateways.map((): UsageSample[] => []);
     let generatorStart: number | undefined;
     let generatorLast: number | undefined;
     let generatorPid: number | undefined = undefined;
     const sample = () => {
-      const usage = pid ? processUsage(pid) : undefined;
-      if (usage) samples.push({ at: Date.now(), ...usage });
+      gateways.forEach((gateway, i) => {
+        const usage =
+          gateway.child.exitCode === null && gateway.child.pid ? processUsage(gateway.child.pid) : undefined;
+        if (usage) samples[i]!.push({ at: Date.now(), ...usage });
+      });
       const generator = generatorPid ? processUsage(generatorPid) : undefined;
       if (generator) {
         generatorStart ??= generator.cpuSeconds;
@@ -779,11 +986,17 @@ async function main(): Promise<number> {
         reportFile,
         // One flow of the mix alone (a diagnosis: what each costs), instead of the mix.
         ...(flags.flow ? ['--scenario-name', flags.flow] : []),
+        ...(scaledPhases ? ['--overrides', JSON.stringify({ config: { phases: scaledPhases } })] : []),
       ],
       { LOAD_DATA_FILE: dataFile, ARTILLERY_DISABLE_TELEMETRY: 'true' },
     );
     generatorPid = artillery.pid;
+    const stopping =
+      STOP_ONE_AT !== undefined && nginx
+        ? stopOneLater(gateways, 1, nginx, startedAt, STOP_ONE_AT, artillery.done)
+        : undefined;
     const artilleryCode = await artillery.done;
+    const stopped = await stopping;
     clearInterval(sampler);
     sample();
     const machineAfter = machineCpu();
@@ -810,28 +1023,36 @@ async function main(): Promise<number> {
     }
     const summary = summarize(JSON.parse(readFileSync(reportFile, 'utf8')) as ArtilleryReport);
 
-    // Gateway usage: memory, CPU per request.
-    let gatewayUsage: Record<string, number> | undefined;
-    if (samples.length >= 2) {
-      const firstSample = samples[0]!;
-      const lastSample = samples[samples.length - 1]!;
-      const span = lastSample.at - firstSample.at;
-      const inWindow = (from: number, to: number) =>
-        samples
-          .filter((s) => s.at >= firstSample.at + span * from && s.at <= firstSample.at + span * to)
-          .map((s) => s.rssMb);
-      const early = median(inWindow(0.2, 0.3));
-      const late = median(inWindow(0.9, 1));
-      const cpu = lastSample.cpuSeconds - firstSample.cpuSeconds;
-      gatewayUsage = {
-        rssStartMb: Math.round(firstSample.rssMb),
-        rssPeakMb: Math.round(Math.max(...samples.map((s) => s.rssMb))),
-        rssEndMb: Math.round(lastSample.rssMb),
-        rssGrowthPercent: early > 0 && late > 0 ? Number((((late - early) / early) * 100).toFixed(1)) : Number.NaN,
-        cpuPercentOfOneCore: Number(((cpu / (span / 1000)) * 100).toFixed(1)),
-        cpuMsPerRequest: summary.requests > 0 ? Number(((cpu * 1000) / summary.requests).toFixed(3)) : 0,
-      };
-    }
+    // Gateway usage: memory, CPU per request (behind nginx: per instance, by the requests it answered).
+    if (nginx) await nginx.stop();
+    const answered = nginx ? await readAccessLog(join(workDir, 'nginx', 'logs', 'access.log'), startedAt) : undefined;
+    const instances = gateways.map((gateway, i) =>
+      usageOf(samples[i]!, answered ? (answered.answeredBy[hostPort(gateway)] ?? 0) : summary.requests),
+    );
+    const gatewayUsage = INSTANCES === 1 ? instances[0] : undefined;
+    const measured = instances.filter((u): u is Usage => u !== undefined);
+    const cluster =
+      INSTANCES > 1 && measured.length > 0
+        ? {
+            /** Sum of each instance's peak: an upper bound of the cluster's memory at any moment. */
+            rssPeakSumMb: measured.reduce((sum, u) => sum + u.rssPeakMb, 0),
+            cpuPercentOfOneCore: Number(
+              ((measured.reduce((sum, u) => sum + u.cpuSeconds, 0) / runSeconds) * 100).toFixed(1),
+            ),
+            cpuMsPerRequest:
+              summary.requests > 0
+                ? Number(((measured.reduce((sum, u) => sum + u.cpuSeconds, 0) * 1000) / summary.requests).toFixed(3))
+                : 0,
+            instances: gateways.map((gateway, i) => ({
+              instance: i + 1,
+              pid: gateway.child.pid,
+              requests: answered?.answeredBy[hostPort(gateway)] ?? 0,
+              ...instances[i],
+            })),
+            /** Requests nginx sent to a second instance after a refused or timed-out connect. */
+            retriedRequests: answered?.retried ?? 0,
+          }
+        : undefined;
 
     // The runner's checks (runnerChecks of the scenario file).
     const checks: { check: string; ok: boolean | undefined }[] = [];
@@ -842,22 +1063,39 @@ async function main(): Promise<number> {
         ok: p999 === undefined ? undefined : p999 < runnerChecks.maxP999Ms,
       });
     }
+    // Several instances: each must hold the limits (the stopped one's growth aside: its run was cut short).
+    const peak = measured.length > 0 ? Math.max(...measured.map((u) => u.rssPeakMb)) : undefined;
+    const growths = instances
+      .filter((u, i) => u !== undefined && !(stopped && stopped.instance === i + 1))
+      .map((u) => u!.rssGrowthPercent);
     if (runnerChecks.maxRssMb !== undefined) {
       checks.push({
-        check: `gateway RSS peak < ${runnerChecks.maxRssMb} MB (${gatewayUsage?.rssPeakMb ?? '-'})`,
-        ok: gatewayUsage ? gatewayUsage.rssPeakMb! < runnerChecks.maxRssMb : undefined,
+        check: `gateway RSS peak < ${runnerChecks.maxRssMb} MB (${peak ?? '-'})`,
+        ok: peak === undefined ? undefined : peak < runnerChecks.maxRssMb,
       });
     }
     if (runnerChecks.maxRssGrowthPercent !== undefined) {
-      const growth = gatewayUsage?.rssGrowthPercent;
+      const growth = growths.length > 0 ? Math.max(...growths) : undefined;
       checks.push({
         check: `gateway RSS growth from the 20-30% mark to the end < ${runnerChecks.maxRssGrowthPercent}% (${growth ?? '-'})`,
         ok: growth === undefined || !Number.isFinite(growth) ? undefined : growth < runnerChecks.maxRssGrowthPercent,
       });
     }
+    if (STOP_ONE_AT !== undefined) {
+      // The issue's bar for a stop under load: not one request lost, and a clean exit.
+      checks.push({
+        check: `the stopped gateway exited 0 (${stopped ? stopped.exitCode : 'not stopped: the run ended first'})`,
+        ok: stopped?.exitCode === 0,
+      });
+      checks.push({ check: `no request failed (${summary.vusers.failed} failed)`, ok: summary.vusers.failed === 0 });
+    }
 
     const ms = (n: number | undefined) => (n === undefined ? '-' : `${n.toFixed(1)} ms`);
-    console.log(`\n=== load scenario ${scenario}: summary ===`);
+    const variant = [
+      ...(INSTANCES > 1 ? [`${INSTANCES} instances behind nginx`] : []),
+      ...(scaledPhases ? [`arrival rates × ${RATE_SCALE}`] : []),
+    ];
+    console.log(`\n=== load scenario ${scenario}${variant.length > 0 ? ` (${variant.join(', ')})` : ''}: summary ===`);
     console.log(
       `sent ${summary.requests} requests (${summary.sentPerSecond} req/s over the planned ${plannedSeconds} s), ` +
         `${summary.responses} answered (${summary.answeredPerSecond}/s over ${summary.seconds} s)`,
@@ -890,6 +1128,32 @@ async function main(): Promise<number> {
           `${gatewayUsage.cpuMsPerRequest} ms per request`,
       );
     }
+    if (cluster) {
+      console.log(
+        `gateways: ${INSTANCES} behind nginx; CPU ${cluster.cpuPercentOfOneCore}% of a core in all, ` +
+          `${cluster.cpuMsPerRequest} ms per request; RSS peaks ${cluster.rssPeakSumMb} MB summed; ` +
+          `${cluster.retriedRequests} requests retried on another instance by nginx`,
+      );
+      for (const u of cluster.instances) {
+        console.log(
+          `  gateway ${u.instance} (pid ${u.pid}): ${u.requests} requests; ` +
+            (u.rssPeakMb === undefined
+              ? 'no samples'
+              : `RSS ${u.rssStartMb} → ${u.rssEndMb} MB (peak ${u.rssPeakMb}, growth ${u.rssGrowthPercent}%); ` +
+                `CPU ${u.cpuPercentOfOneCore}% of a core, ${u.cpuMsPerRequest} ms per request`),
+        );
+      }
+    }
+    if (STOP_ONE_AT !== undefined) {
+      console.log(
+        stopped
+          ? `stopped gateway ${stopped.instance} (pid ${stopped.pid}) with SIGTERM ${stopped.signalledAtSeconds} s ` +
+              `into the run: exit code ${stopped.exitCode}, shutdown took ${stopped.shutdownSeconds} s ` +
+              `(${config.shutdownReadinessGraceMs / 1000} s of readiness grace, then the drain); nginx had taken it out of ` +
+              `rotation ${stopped.outOfRotationSeconds ?? '-'} s after the signal`
+          : `no gateway stopped: the run ended before ${STOP_ONE_AT} s`,
+      );
+    }
     if (checks.length > 0) {
       console.log('runner checks:');
       for (const { check, ok } of checks) {
@@ -915,13 +1179,21 @@ async function main(): Promise<number> {
         {
           scenario,
           measuredAt: new Date().toISOString(),
-          target: externalTarget ?? 'gateway started by the runner',
+          target:
+            externalTarget ??
+            (INSTANCES > 1
+              ? `${INSTANCES} gateways behind nginx, started by the runner`
+              : 'gateway started by the runner'),
+          instances: INSTANCES,
           database: dbLabel,
           users: USERS,
           flow: flags.flow ?? 'mix',
+          rateScale: RATE_SCALE,
           passed,
           ...summary,
           gateway: gatewayUsage,
+          gateways: cluster,
+          stoppedGateway: stopped,
           machine,
           artilleryExitCode: artilleryCode,
           runnerChecks: checks,
@@ -933,7 +1205,12 @@ async function main(): Promise<number> {
     console.log(`wrote ${relative(rootDir, reportFile)} and ${relative(rootDir, summaryFile)}`);
     return passed ? 0 : 1;
   } finally {
-    if (gateway) await stopGateway(gateway);
+    if (nginx) {
+      await nginx.stop();
+      // Kept with the results: the run's refused connects and upstream errors.
+      writeFileSync(`${resultsBase}.nginx-error.log`, nginx.errorLog());
+    }
+    await Promise.all(gateways.map(stopGateway));
     if (!flags['keep-data']) {
       const removed = await cleanUp(pool).catch((error: unknown) => {
         console.error(`cleanup failed: ${String(error)}`);

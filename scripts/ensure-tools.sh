@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # Tools the test suite uses besides Node, Postgres and Redis: headless Chromium (the /api/docs
-# render check) and promtool (the alert rules check). Installed from Debian's packages when
-# missing and running as root; otherwise a clear error.
+# render check), promtool (the alert rules check) and nginx (the scale-out test and
+# `npm run load -- <scenario> --instances N`). Installed from Debian's packages when missing and
+# running as root; otherwise a clear error.
 set -euo pipefail
+
+# Debian installs nginx in /usr/sbin, which a non-root user's PATH often lacks; load/cluster/nginx.ts
+# looks there too (or takes NGINX_BIN), so the check does the same.
+case ":$PATH:" in
+  *:/usr/sbin:*) ;;
+  *) PATH="$PATH:/usr/sbin" ;;
+esac
 
 need() { # need <command> <debian package>
   local command=$1 package=$2
@@ -20,3 +28,4 @@ need() { # need <command> <debian package>
 
 need "${CHROMIUM_BIN:-chromium}" chromium
 need promtool prometheus
+need nginx nginx
