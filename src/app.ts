@@ -200,6 +200,8 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
   });
 
   const rateLimitOptions = { counter: windowCounter, logger, limits: live.rateLimits, stats: rateLimitStats };
+  // One charge for Apollo's requests and the cached-read lane's: the same windows and budget.
+  const charge = createRequestCharger(rateLimitOptions);
   // Plugin order matters only where noted; each plugin owns one concern.
   const plugins: ApolloServerPlugin<GraphQLContext>[] = [
     // Drain first so shutdown waits for every in-flight operation before anything closes.
@@ -208,7 +210,7 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     // Limits before execution: nothing of an oversized operation runs.
     createOperationLimitsPlugin(live.limits),
     // After the limits: the budget spends the cost they measured.
-    createRateLimitPlugin(rateLimitOptions),
+    createRateLimitPlugin({ ...rateLimitOptions, charge }),
     // Operation names are labels only when a manifest knows them (bounded cardinality).
     createMetricsPlugin(metrics, new Set([...(manifestOperations?.byId.values() ?? [])].map((o) => o.operation.name))),
     // Cache-Control from the schema's hints, computed per document (Apollo's own plugin is off).
@@ -263,7 +265,7 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
       ? createCachedReadLane({
           catalogVersion: responseCache.version.current,
           authenticate: identity.authenticate,
-          charge: createRequestCharger(rateLimitOptions),
+          charge,
           limits: live.rateLimits,
           metrics,
           stats: responseCache.stats,

@@ -45,6 +45,12 @@ function typeAnnotation(type: GraphQLNamedType): Hint {
   return {};
 }
 
+/** Overwrites what `hint` sets (Apollo's CachePolicy.replace). */
+function replace(into: Hint, hint: Hint): void {
+  if (hint.maxAge !== undefined) into.maxAge = hint.maxAge;
+  if (hint.scope !== undefined) into.scope = hint.scope;
+}
+
 /** Narrows `into` by `hint`: the shorter max-age, and PRIVATE over PUBLIC. */
 function restrict(into: Hint, hint: Hint): void {
   if (hint.maxAge !== undefined && (into.maxAge === undefined || hint.maxAge < into.maxAge)) into.maxAge = hint.maxAge;
@@ -104,7 +110,7 @@ export function operationCachePolicy(
       let inheritMaxAge = false;
       if (composite) {
         const fromType = typeAnnotation(target);
-        Object.assign(policy, withoutUndefined({ maxAge: fromType.maxAge, scope: fromType.scope }));
+        replace(policy, fromType);
         inheritMaxAge = !!fromType.inheritMaxAge;
       }
       const fromField = annotationOf(field.astNode?.directives) ?? {};
@@ -112,7 +118,7 @@ export function operationCachePolicy(
         inheritMaxAge = true;
         if (fromField.scope) policy.scope = fromField.scope;
       } else {
-        Object.assign(policy, withoutUndefined({ maxAge: fromField.maxAge, scope: fromField.scope }));
+        replace(policy, fromField);
       }
       if (policy.maxAge === undefined && ((composite && !inheritMaxAge) || isRoot)) policy.maxAge = 0;
       restrict(overall, policy);
@@ -124,10 +130,6 @@ export function operationCachePolicy(
   }
   visit(root, operation.selectionSet, true);
   return overall;
-}
-
-function withoutUndefined(hint: Hint): Hint {
-  return Object.fromEntries(Object.entries(hint).filter(([, value]) => value !== undefined)) as Hint;
 }
 
 /**

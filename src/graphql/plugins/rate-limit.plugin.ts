@@ -132,8 +132,13 @@ export function costExtension(report: CostReport) {
  * `extensions.cost` and `RateLimit-*` headers; over a limit is 429 RATE_LIMITED with
  * Retry-After. Runs after the operation limits, which measure the cost.
  */
-export function createRateLimitPlugin(options: RateLimitOptions): ApolloServerPlugin<GraphQLContext> {
-  const charge = createRequestCharger(options);
+export function createRateLimitPlugin(
+  options: RateLimitOptions & {
+    /** The charger shared with the cached-read lane. @default createRequestCharger(options) */
+    charge?: ReturnType<typeof createRequestCharger>;
+  },
+): ApolloServerPlugin<GraphQLContext> {
+  const charge = options.charge ?? createRequestCharger(options);
   return {
     async requestDidStart() {
       let report: CostReport | undefined;
