@@ -205,7 +205,11 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
   // Plugin order matters only where noted; each plugin owns one concern.
   const plugins: ApolloServerPlugin<GraphQLContext>[] = [
     // Drain first so shutdown waits for every in-flight operation before anything closes.
-    createDrainPlugin(server, { timeoutMs: config.shutdownTimeoutMs, logger }),
+    createDrainPlugin(server, {
+      timeoutMs: config.shutdownTimeoutMs,
+      idleGraceMs: config.shutdownIdleGraceMs,
+      logger,
+    }),
     createErrorReportingPlugin(),
     // Limits before execution: nothing of an oversized operation runs.
     createOperationLimitsPlugin(live.limits),

@@ -83,6 +83,7 @@ export interface AppConfig {
     };
   };
   shutdownTimeoutMs: number;
+  shutdownIdleGraceMs: number;
   backup: { dir: string; keep: { daily: number; weekly: number; monthly: number } };
   /** OpenTelemetry; `endpoint` empty: tracing off. */
   tracing: { endpoint: string; serviceName: string; sampleRatio: number; resolverDepth: number; exportDelayMs: number };
@@ -340,6 +341,7 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
       problems.push(`${name} must be a whole number from ${min} to ${max}`);
     }
   };
+  wholeIn('SHUTDOWN_IDLE_GRACE_MS', 0, 60_000);
   wholeIn('SCHEDULING_SOLVE_BUDGET_MS', 100, 30_000);
   wholeIn('SCHEDULING_MEMORY_LIMIT_MB', 64, 65_536);
   wholeIn('SCHEDULING_CONCURRENCY', 0, 64);
@@ -475,6 +477,7 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
       },
     },
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
+    shutdownIdleGraceMs: values.SHUTDOWN_IDLE_GRACE_MS,
     metrics: { port: values.METRICS_PORT, token: metricsTokenSource.value },
     tracing: {
       endpoint: values.TRACING_OTLP_ENDPOINT,

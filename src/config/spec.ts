@@ -190,6 +190,10 @@ export const configSpec = {
     desc: 'On SIGTERM, how long readiness answers 503 while requests are still accepted, before the listener closes (load balancers notice first); 0 with a Kubernetes preStop delay instead.',
   }),
   SHUTDOWN_TIMEOUT_MS: num({ default: 30_000, desc: 'Longest drain of in-flight requests on SIGTERM (REQ 9.2).' }),
+  SHUTDOWN_IDLE_GRACE_MS: num({
+    default: 1_000,
+    desc: 'During the drain, how long a connection with no request in progress stays open before the gateway closes it: a request may already be on its way on a connection just accepted or kept alive.',
+  }),
 
   BACKUP_DIR: str({
     default: '.data/backups',

@@ -298,7 +298,8 @@ describe('the solve queue across instances', () => {
 
   it('a solve running when its instance shuts down goes back to the queue and completes on the next instance', async () => {
     const prefix = `test:sched-handback:${uniqueTag()}:`;
-    const a = await app({}, prefix);
+    // No idle-connection grace in the HTTP drain: the solve would otherwise get that second to finish.
+    const a = await app({ SHUTDOWN_IDLE_GRACE_MS: '0' }, prefix);
     const week = await seedWeek(a.database);
     warehouses.push(week.warehouseId);
     const job = await generate(a.url, { warehouseId: week.warehouseId });
