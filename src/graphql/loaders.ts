@@ -11,12 +11,13 @@ import type { Prisma } from '../platform/db/index.js';
  * shared across requests (REQ 6.3): a loader caches what one request has seen, nothing more.
  */
 export function createLoaders(prisma: Prisma) {
+  const catalog = createCatalogLoaders(prisma);
   return {
-    catalog: createCatalogLoaders(prisma),
+    catalog,
     inventory: createInventoryLoaders(prisma),
     customers: createCustomerLoaders(prisma),
     identity: createIdentityLoaders(prisma),
-    sales: createSalesLoaders(prisma),
+    sales: createSalesLoaders(prisma, catalog),
     scheduling: createSchedulingLoaders(prisma),
   };
 }

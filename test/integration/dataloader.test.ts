@@ -90,4 +90,82 @@ describe('DataLoader batching (REQ 6.3)', () => {
     }
     expect(counts[1]).toBe(counts[0]);
   });
+
+  it("a customer's order history with lines, variants, products and payments is one statement, equal to Prisma's own relation loading", async () => {
+    const query = `query ($id: UUID!) { customer(id: $id) { orders(limit: 4) {
+      id number status totalAmount currency createdAt updatedAt cartId
+      items { id quantity unitPrice lineTotal
+        variant { id sku name price currency isActive attributes createdAt
+          product { id sku name description status createdAt updatedAt } } }
+      payments { id amount currency method status reference createdAt updatedAt }
+    } } }`;
+    const customer = await t.database.prisma.customer.findFirstOrThrow({ where: { name: 'N+1 7' } });
+    const rows = await t.database.prisma.order.findMany({
+      where: { customerId: customer.id },
+      orderBy: [{ createdAt: 'desc' }, { id: 'asc' }],
+      take: 4,
+      include: {
+        items: { orderBy: { id: 'asc' }, include: { variant: { include: { product: true } } } },
+        payments: { orderBy: { createdAt: 'asc' } },
+      },
+    });
+    const times = (row: { createdAt: Date; updatedAt: Date }) => ({
+      createdAt: row.createdAt.toISOString(),
+      updatedAt: row.updatedAt.toISOString(),
+    });
+    const expected = rows.map((order) => ({
+      id: order.id,
+      number: String(order.number),
+      status: order.status,
+      totalAmount: order.totalAmount.toFixed(2),
+      currency: order.currency,
+      ...times(order),
+      cartId: order.cartId,
+      items: order.items.map(({ variant, ...item }) => ({
+        id: item.id,
+        quantity: item.quantity,
+        unitPrice: item.unitPrice.toFixed(2),
+        lineTotal: item.lineTotal.toFixed(2),
+        variant: {
+          id: variant.id,
+          sku: variant.sku,
+          name: variant.name,
+          price: variant.price.toFixed(2),
+          currency: variant.currency,
+          isActive: variant.isActive,
+          attributes: variant.attributes,
+          createdAt: variant.createdAt.toISOString(),
+          product: {
+            id: variant.product.id,
+            sku: variant.product.sku,
+            name: variant.product.name,
+            description: variant.product.description,
+            status: variant.product.status,
+            ...times(variant.product),
+          },
+        },
+      })),
+      payments: order.payments.map((payment) => ({
+        id: payment.id,
+        amount: payment.amount.toFixed(2),
+        currency: payment.currency,
+        method: payment.method,
+        status: payment.status,
+        reference: payment.reference,
+        ...times(payment),
+      })),
+    }));
+    expect(expected).toHaveLength(4);
+    expect(expected.every((order) => order.items.length === 2 && order.payments.length === 1)).toBe(true);
+
+    await gql(t.url, query, { id: customer.id }); // warms the caller's permission cache
+    let statements = 0;
+    const stop = t.database.onStatement(() => (statements += 1));
+    const res = await gql<{ customer: { orders: unknown[] } }>(t.url, query, { id: customer.id });
+    stop();
+    expect(res.body.errors, JSON.stringify(res.body.errors)).toBeUndefined();
+    expect(res.body.data?.customer.orders).toEqual(expected);
+    // The customer, then its orders with everything below them.
+    expect(statements).toBe(2);
+  });
 });

@@ -50,10 +50,25 @@ describe('cart → order → payment workflow (spec 004 section 8.5)', () => {
     const updated = await op(t.url, UpdateCartItemDocument, { cartId, variantId: v2, quantity: 4 });
     expect(updated.body.data?.updateCartItem.items.map((i) => i.quantity).sort()).toEqual([3, 4]);
 
+    const statements: string[] = [];
+    const stop = t.database.onStatement((event) => statements.push(event.sql.trim()));
     const checkout = await op(t.url, CheckoutDocument, { cartId, warehouseId: f.warehouseId });
+    stop();
     expect(checkout.body.errors, JSON.stringify(checkout.body.errors)).toBeUndefined();
     const order = checkout.body.data!.submitCart;
     expect(order).toMatchObject({ status: 'PENDING', totalAmount: '85.75', currency: 'USD' });
+    // `items { variant }` is answered from what the transaction wrote: nothing is read back after
+    // the commit, and the lines are those a fresh read of the order gives, in the same order.
+    expect(statements.at(-1)).toBe('COMMIT');
+    const fresh = (await op(t.url, OrderDetailDocument, { id: order.id })).body.data!.order!;
+    expect(order.items).toEqual(
+      fresh.items.map(({ quantity, unitPrice, lineTotal, variant }) => ({
+        quantity,
+        unitPrice,
+        lineTotal,
+        variant: { sku: variant.sku },
+      })),
+    );
     expect(await stockOf(v1, f.warehouseId)).toBe(7);
     expect(await stockOf(v2, f.warehouseId)).toBe(6);
 

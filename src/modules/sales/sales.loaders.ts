@@ -1,48 +1,24 @@
 import DataLoader from 'dataloader';
 import type { TransitionEntity } from '../../generated/prisma/enums.js';
 import type { Prisma } from '../../platform/db/index.js';
-import { loaderKeys } from '../catalog/index.js';
+import { loaderKeys, type CatalogLoaders } from '../catalog/index.js';
+import {
+  loadRecentOrders,
+  type OrderItemRow,
+  type OrderRow,
+  type PaymentRow,
+  type RecentOrdersKey,
+} from './recent-orders.js';
 
-type OrderRow = Awaited<ReturnType<Prisma['order']['findUniqueOrThrow']>>;
+export type { RecentOrdersKey } from './recent-orders.js';
+
 type CartRow = Awaited<ReturnType<Prisma['cart']['findUniqueOrThrow']>>;
 type CartItemRow = Awaited<ReturnType<Prisma['cartItem']['findUniqueOrThrow']>>;
-type OrderItemRow = Awaited<ReturnType<Prisma['orderItem']['findUniqueOrThrow']>>;
-type PaymentRow = Awaited<ReturnType<Prisma['payment']['findUniqueOrThrow']>>;
 type TransitionRow = Awaited<ReturnType<Prisma['statusTransition']['findUniqueOrThrow']>>;
 
-export interface RecentOrdersKey {
-  customerId: string;
-  limit: number;
-}
-
-/**
- * The `limit` most recent orders of each customer in one statement (a window function per
- * customer), then the rows themselves: two statements for any number of customers.
- */
-async function loadRecentOrders(prisma: Prisma, keys: readonly RecentOrdersKey[]): Promise<OrderRow[][]> {
-  const byLimit = new Map<number, string[]>();
-  for (const key of keys) byLimit.set(key.limit, [...(byLimit.get(key.limit) ?? []), key.customerId]);
-  const result = new Map<string, OrderRow[]>();
-  for (const [limit, customerIds] of byLimit) {
-    const ranked = await prisma.$queryRaw<{ id: string }[]>`
-      SELECT id FROM (
-        SELECT id, row_number() OVER (PARTITION BY customer_id ORDER BY created_at DESC, id) AS rank
-          FROM orders WHERE customer_id = ANY(${customerIds}::uuid[])) ranked
-       WHERE rank <= ${limit}`;
-    const orders = await prisma.order.findMany({
-      where: { id: { in: ranked.map((r) => r.id) } },
-      orderBy: [{ createdAt: 'desc' }, { id: 'asc' }],
-    });
-    for (const [index, group] of loaderKeys.groupBy(customerIds, orders, (o) => o.customerId).entries()) {
-      result.set(`${customerIds[index]}:${limit}`, group);
-    }
-  }
-  return keys.map((key) => result.get(`${key.customerId}:${key.limit}`) ?? []);
-}
-
 /** Per-request batch loaders of sales (REQ 6.3). */
-export function createSalesLoaders(prisma: Prisma) {
-  return {
+export function createSalesLoaders(prisma: Prisma, catalog: CatalogLoaders) {
+  const loaders = {
     orderById: new DataLoader<string, OrderRow | null>(async (ids) =>
       loaderKeys.byKey(ids, await prisma.order.findMany({ where: { id: { in: [...ids] } } }), (o) => o.id),
     ),
@@ -84,13 +60,34 @@ export function createSalesLoaders(prisma: Prisma) {
       },
       { cacheKeyFn: (k) => `${k.type}:${k.id}` },
     ),
+    /**
+     * Recent orders with what the query asks for below them in one statement; the lines,
+     * payments, variants and products it brings are primed into their loaders, so the field
+     * resolvers below read them without another statement.
+     */
     recentOrdersByCustomer: new DataLoader<RecentOrdersKey, OrderRow[], string>(
-      (keys) => loadRecentOrders(prisma, keys),
-      {
-        cacheKeyFn: (k) => `${k.customerId}:${k.limit}`,
-      },
+      async (keys) =>
+        (await loadRecentOrders(prisma, keys)).map((recent) =>
+          recent.map(({ order, items, payments }) => {
+            loaders.orderById.prime(order.id, order);
+            if (items) {
+              loaders.orderItemsByOrderId.prime(
+                order.id,
+                items.map(({ item }) => item),
+              );
+              for (const { variant, product } of items) {
+                catalog.variantById.prime(variant.id, variant);
+                catalog.productById.prime(product.id, product);
+              }
+            }
+            if (payments) loaders.paymentsByOrderId.prime(order.id, payments);
+            return order;
+          }),
+        ),
+      { cacheKeyFn: (k) => `${k.customerId}:${k.limit}:${k.items}:${k.payments}` },
     ),
   };
+  return loaders;
 }
 
 export type SalesLoaders = ReturnType<typeof createSalesLoaders>;

@@ -1,7 +1,9 @@
-import { Args, Ctx, Directive, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Args, Ctx, Directive, FieldResolver, Info, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { TransitionEntity } from '../../generated/prisma/enums.js';
 import { NotFoundError } from '../../errors/index.js';
 import type { GraphQLContext } from '../../graphql/context.js';
+import { selectedFieldNames } from '../../graphql/selection.js';
 import { canAccessCustomer } from '../../platform/service-context.js';
 import { ProductVariant } from '../catalog/index.js';
 import { Customer } from '../customers/index.js';
@@ -98,8 +100,13 @@ export class CartResolver {
     description:
       'Checkout: converts a PENDING cart into an order in one transaction, taking the stock from the warehouse. INSUFFICIENT_STOCK names the variant and what is available.',
   })
-  submitCart(@Args(() => SubmitCartArgs) { input }: SubmitCartArgs, @Ctx() ctx: GraphQLContext) {
-    return submitCart(ctx, input);
+  async submitCart(@Args(() => SubmitCartArgs) { input }: SubmitCartArgs, @Ctx() ctx: GraphQLContext) {
+    const { order, items, variants } = await submitCart(ctx, input);
+    // Committed: what the order was made of answers `items { variant }` without reading it back.
+    ctx.loaders.sales.orderById.prime(order.id, order);
+    ctx.loaders.sales.orderItemsByOrderId.prime(order.id, items);
+    for (const variant of variants) ctx.loaders.catalog.variantById.prime(variant.id, variant);
+    return order;
   }
 
   @Directive('@auth(anyOf: [ORDER_WRITE, SELF_SERVICE])')
@@ -242,7 +249,15 @@ export class CustomerOrdersResolver {
     @Root() customer: Customer,
     @Args(() => CustomerOrdersArgs) { limit }: CustomerOrdersArgs,
     @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
   ) {
-    return ctx.loaders.sales.recentOrdersByCustomer.load({ customerId: customer.id, limit });
+    // The lines and payments the query asks for come in the same statement as the orders.
+    const selected = selectedFieldNames(info);
+    return ctx.loaders.sales.recentOrdersByCustomer.load({
+      customerId: customer.id,
+      limit,
+      items: selected.has('items'),
+      payments: selected.has('payments'),
+    });
   }
 }
