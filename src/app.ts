@@ -14,7 +14,7 @@ import { createContextFactory, type GraphQLContext, type RuntimeInfo } from './g
 import { formatGraphQLError } from './graphql/errors.js';
 import { createOperationLimitsPlugin } from './graphql/operation-limits.js';
 import { createErrorReportingPlugin } from './graphql/plugins/error-reporting.plugin.js';
-import { createCachePolicyPlugin } from './graphql/plugins/cache-policy.plugin.js';
+import { createCachePolicyPlugin, createOperationPolicies } from './graphql/plugins/cache-policy.plugin.js';
 import { createHttpCachePlugin } from './graphql/plugins/http-cache.plugin.js';
 import { createRateLimitPlugin, createRequestCharger } from './graphql/plugins/rate-limit.plugin.js';
 import { createCachedReadLane } from './graphql/cached-read-lane.js';
@@ -80,6 +80,8 @@ export interface App {
    * returns what changed and what (connections, secrets, ports…) needs a restart instead.
    */
   reload(next: AppConfig): { changed: string[]; needsRestart: string[] };
+  /** The catalog version the response caches key by (`unknown` while not known or caching is off). */
+  catalogVersion(): string;
   /** Stops accepting, drains in-flight operations, then closes the HTTP server. */
   close(): Promise<void>;
 }
@@ -169,6 +171,8 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     persisted.mode === 'apq'
       ? createRedisCache({ name: 'apq', redis: deps.redis?.client, logger, timeoutMs: persisted.storeTimeoutMs })
       : undefined;
+  // Each document's cache policy, from the schema's hints, computed once (Apollo's own plugin is off).
+  const policyOf = createOperationPolicies(schema);
   // Whole responses of cacheable reads, keyed by the catalog version the database announces.
   const responseCache = config.graphql.responseCache.enabled
     ? (() => {
@@ -180,7 +184,7 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
           logger,
         });
         const cache = createRedisCache({ name: 'responses', redis: deps.redis?.client, logger, timeoutMs: 100 });
-        return { version, cache, ...createResponseCachePlugin({ cache, catalogVersion: version.current }) };
+        return { version, cache, ...createResponseCachePlugin({ cache, catalogVersion: version.current, policyOf }) };
       })()
     : undefined;
   metrics.observe({
@@ -217,8 +221,8 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     createRateLimitPlugin({ ...rateLimitOptions, charge }),
     // Operation names are labels only when a manifest knows them (bounded cardinality).
     createMetricsPlugin(metrics, new Set([...(manifestOperations?.byId.values() ?? [])].map((o) => o.operation.name))),
-    // Cache-Control from the schema's hints, computed per document (Apollo's own plugin is off).
-    createCachePolicyPlugin(schema),
+    // Cache-Control from the schema's hints, computed per document.
+    createCachePolicyPlugin(policyOf),
     // After the policy: ETag and 304 for cacheable GET queries.
     createHttpCachePlugin(),
     ...(responseCache ? [responseCache.plugin] : []),
@@ -322,6 +326,7 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
   return {
     server,
     metricsServer,
+    catalogVersion: () => responseCache?.version.current() ?? 'unknown',
     metrics,
     identity,
     audit,

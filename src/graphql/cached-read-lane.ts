@@ -35,18 +35,20 @@ export interface CachedRead {
 
 /** What the route sends for a hit: a complete response, or a coded refusal (rate limit). */
 export type LaneResponse =
-  | { kind: 'response'; status: 200 | 304; headers: [string, string][]; body: string }
+  | { kind: 'response'; status: 200; headers: [string, string][]; body: Buffer }
+  | { kind: 'response'; status: 304; headers: [string, string][] }
   | { kind: 'refused'; error: AppError; headers: [string, string][] };
 
 interface Entry {
-  /** `data` of the response, serialized once. */
-  data: string;
+  /** `data` of the response, serialized and UTF-8 encoded once: a hit copies bytes, it encodes nothing. */
+  data: Buffer;
   cacheControl: string;
   etag: string;
   cost: number;
 }
 
 const PUBLIC_MAX_AGE = /^max-age=(\d+), public$/;
+const DATA_OPEN = Buffer.from('{"data":');
 
 function variablesOf(request: HTTPGraphQLRequest): { variables: string; operationName: unknown } | undefined {
   if (request.method === 'GET') {
@@ -139,13 +141,16 @@ export function createCachedReadLane(options: CachedReadLaneOptions) {
         headers.push(['etag', entry.etag]);
         const ifNoneMatch = request.headers.get('if-none-match');
         if (ifNoneMatch && matchesEntityTag(ifNoneMatch, entry.etag)) {
-          return { kind: 'response', status: 304, headers, body: '' };
+          return { kind: 'response', status: 304, headers };
         }
       }
-      const extensions = outcome.report
-        ? `,"extensions":{"cost":${JSON.stringify(costExtension(outcome.report))}}`
-        : '';
-      return { kind: 'response', status: 200, headers, body: `{"data":${entry.data}${extensions}}` };
+      const close = outcome.report ? `,"extensions":{"cost":${JSON.stringify(costExtension(outcome.report))}}}` : '}';
+      return {
+        kind: 'response',
+        status: 200,
+        headers,
+        body: Buffer.concat([DATA_OPEN, entry.data, Buffer.from(close)]),
+      };
     },
 
     /** Keeps Apollo's answer to a read when the whole of it is public, cacheable and error-free. */
@@ -167,7 +172,11 @@ export function createCachedReadLane(options: CachedReadLaneOptions) {
       const data = JSON.stringify(parsed.data);
       // The ETag of src/graphql/plugins/http-cache.plugin.ts: over the data only.
       const etag = entityTag(data);
-      entries.set(read.key, { data, etag, cacheControl: maxAge[0], cost }, { ttl: Number(maxAge[1]) * 1000 });
+      entries.set(
+        read.key,
+        { data: Buffer.from(data), etag, cacheControl: maxAge[0], cost },
+        { ttl: Number(maxAge[1]) * 1000 },
+      );
     },
 
     stats: () => ({ entries: entries.size, bytes: entries.calculatedSize }),

@@ -2,12 +2,15 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import ApolloServerPluginResponseCache from '@apollo/server-plugin-response-cache';
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import type { GraphQLContext } from './context.js';
+import { isCacheablePolicy, type OperationPolicies } from './plugins/cache-policy.plugin.js';
 
 export interface ResponseCacheOptions {
   /** Shared by every instance (Redis), per instance without Redis. */
   cache: KeyValueCache<string>;
   /** The catalog version (database triggers bump it on every catalog or stock change); `unknown` pauses caching. */
   catalogVersion: () => string;
+  /** The operations' static cache policies: an operation that can never be cached is never looked up. */
+  policyOf: OperationPolicies;
 }
 
 /**
@@ -16,7 +19,7 @@ export interface ResponseCacheOptions {
  * limits and budgets still apply: the cache answers after them. Keys carry the catalog version,
  * so a change to products, variants, stock or warehouses makes every older entry unreachable;
  * PRIVATE-scoped responses are kept per user. Mutations and anything with `no-store` are never
- * cached.
+ * cached, nor looked up.
  */
 export function createResponseCachePlugin(options: ResponseCacheOptions): {
   plugin: ApolloServerPlugin<GraphQLContext>;
@@ -39,8 +42,10 @@ export function createResponseCachePlugin(options: ResponseCacheOptions): {
     cache: counted,
     sessionId: async ({ contextValue }) => contextValue.actor.userId,
     extraCacheKeyData: async () => options.catalogVersion(),
-    // Without a known version a change could go unnoticed: neither read nor write.
-    shouldReadFromCache: async () => known(),
+    // Without a known version a change could go unnoticed: neither read nor write. An operation
+    // whose policy is uncacheable (an order history, `me`, a mutation) costs no lookup.
+    shouldReadFromCache: async ({ document, operationName }) =>
+      known() && document !== undefined && isCacheablePolicy(options.policyOf(document, operationName)),
     shouldWriteToCache: async () => known(),
   });
   return { plugin, stats };

@@ -83,7 +83,7 @@ export function createGraphQLHandler<TContext extends BaseContext>(options: Grap
       }
       if (answer) {
         for (const [name, value] of answer.headers) void reply.header(name, value);
-        return reply.code(answer.status).send(answer.status === 304 ? undefined : answer.body);
+        return answer.status === 304 ? reply.code(304).send() : reply.code(200).send(answer.body);
       }
     }
     // After the lane: cached reads cost next to nothing and are served even when busy.

@@ -214,6 +214,21 @@ export async function op<TResult, TVariables extends Record<string, unknown>>(
   return gql<TResult>(baseUrl, print(document), variables, headers);
 }
 
+/**
+ * Waits until every app keys its caches by the database's latest catalog version: a write's
+ * NOTIFY arrives a moment after its commit (and is coalesced), so a read made before then would
+ * be cached under a version about to go stale.
+ */
+export async function catalogVersionSettled(database: Database, ...apps: TestApp[]): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const { rows } = await database.pool.query<{ v: string }>('SELECT last_value::text AS v FROM catalog_version_seq');
+    if (apps.every((t) => t.app.catalogVersion() === rows[0]!.v)) return;
+    if (Date.now() > deadline) throw new Error('timed out waiting for the apps to hear the catalog version');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 export function uniqueTag(): string {
   return `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 }

@@ -5,7 +5,15 @@ import { createLogger } from '../../src/observability/logger.js';
 import { createRedis, type RedisClient } from '../../src/platform/redis/redis.js';
 import { REDIS_URL } from '../helpers/databases.js';
 import { until } from '../helpers/gateway-process.js';
-import { createTestUser, ROOT, seedFixture, startTestApp, uniqueTag, type TestApp } from '../helpers/kit.js';
+import {
+  catalogVersionSettled,
+  createTestUser,
+  ROOT,
+  seedFixture,
+  startTestApp,
+  uniqueTag,
+  type TestApp,
+} from '../helpers/kit.js';
 
 const MANIFEST = JSON.parse(readFileSync(join(ROOT, 'schema/generated/persisted-operations.json'), 'utf8')) as {
   operations: { id: string; name: string }[];
@@ -86,6 +94,7 @@ describe('cached-read lane', () => {
    * that the next read is stored under the version that stays current.
    */
   async function settle(read: () => Promise<unknown>) {
+    await catalogVersionSettled(a.database, a, b);
     await until(async () => {
       const before = statements;
       await read();

@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../helpers/gateway-process.js';
-import { createTestUser, gql, seedFixture, startTestApp, uniqueTag, type TestApp } from '../helpers/kit.js';
+import {
+  catalogVersionSettled,
+  createTestUser,
+  gql,
+  seedFixture,
+  startTestApp,
+  uniqueTag,
+  type TestApp,
+} from '../helpers/kit.js';
 
 const PRODUCT = `query Product($sku: String!) {
   productBySku(sku: $sku) { name variants { sku stockLevels { quantity } } }
@@ -37,6 +45,9 @@ describe('response cache for public catalog reads', () => {
   it('serves a repeated read from the cache shared by instances, without touching the database', async () => {
     const { tag } = await seedFixture(a.database);
     const sku = `P-${tag}`;
+    // The seed bumped the catalog version: both instances must have heard of it, or each would
+    // key the same read under a different version.
+    await catalogVersionSettled(a.database, a, b);
     const first = await read(a, sku);
     expect(first.body.data?.productBySku?.name).toBe(`Product ${tag}`);
     const before = statements;

@@ -132,16 +132,16 @@ export function operationCachePolicy(
   return overall;
 }
 
+/** The static cache policy of an operation, memoized per parsed document. */
+export type OperationPolicies = (document: DocumentNode, operationName: string | null | undefined) => Hint;
+
 /**
- * In place of Apollo Server's cache-control plugin (disabled in app.ts): the operation's policy
- * from `operationCachePolicy`, memoized per parsed document (Apollo's document store hands out the
- * same DocumentNode for the same query), applied when execution starts, and the same
- * `Cache-Control` header: `max-age=N, public|private` for a cacheable response without errors,
- * `no-store` otherwise. The response-cache and HTTP-cache plugins read the same policy.
+ * `operationCachePolicy` memoized per parsed document (Apollo's document store hands out the same
+ * DocumentNode for the same query), so each document's policy is computed once.
  */
-export function createCachePolicyPlugin(schema: GraphQLSchema): ApolloServerPlugin {
+export function createOperationPolicies(schema: GraphQLSchema): OperationPolicies {
   const memo = new WeakMap<DocumentNode, Map<string, Hint>>();
-  const policyOf = (document: DocumentNode, operationName: string | null | undefined) => {
+  return (document, operationName) => {
     let byName = memo.get(document);
     if (!byName) memo.set(document, (byName = new Map()));
     const key = operationName ?? '';
@@ -149,6 +149,18 @@ export function createCachePolicyPlugin(schema: GraphQLSchema): ApolloServerPlug
     if (!hint) byName.set(key, (hint = operationCachePolicy(schema, document, operationName)));
     return hint;
   };
+}
+
+/** Whether a response to an operation with this policy may ever be cached (Apollo: maxAge > 0). */
+export const isCacheablePolicy = (hint: Hint): boolean => (hint.maxAge ?? 0) > 0;
+
+/**
+ * In place of Apollo Server's cache-control plugin (disabled in app.ts): the operation's policy
+ * from `operationCachePolicy`, applied when execution starts, and the same `Cache-Control`
+ * header: `max-age=N, public|private` for a cacheable response without errors, `no-store`
+ * otherwise. The response-cache and HTTP-cache plugins read the same policy.
+ */
+export function createCachePolicyPlugin(policyOf: OperationPolicies): ApolloServerPlugin {
   return {
     async requestDidStart() {
       return {
