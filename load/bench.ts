@@ -38,6 +38,7 @@ import os from 'node:os';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { format } from 'prettier';
 import { configSpec, loadConfig, SECRET_VARIABLES, type AppConfig } from '../src/config/index.js';
 import { createLogger } from '../src/observability/logger.js';
 import { createDatabase, type Database } from '../src/platform/db/index.js';
@@ -679,7 +680,8 @@ if (values.record && exitCode === 0) {
       settings,
       ratios: Object.fromEntries(gatedRows.map((r) => [r.key, roundRatio(r.ratio!)])),
     };
-    writeFileSync(baselinePath, `${JSON.stringify(baseline, null, 2)}\n`);
+    // Formatted as `npm run format:check` expects: the file is committed.
+    writeFileSync(baselinePath, await format(JSON.stringify(baseline), { parser: 'json' }));
     console.log(`\nrecorded ${relative(rootDir, baselinePath)}`);
   }
 }
