@@ -100,6 +100,8 @@ export function createDrainPlugin(server: FastifyInstance, options: DrainOptions
             for (const socket of connections.keys()) socket.destroy();
           }, options.timeoutMs);
           const idle = setInterval(() => sweep(startedAt), SWEEP_INTERVAL_MS);
+          // At once too: without a grace, the idle connections close now rather than at the first tick.
+          sweep(startedAt);
           try {
             await closed;
           } finally {
