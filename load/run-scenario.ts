@@ -29,9 +29,14 @@
 // what load runs leave behind: their carts, orders, stock movements and sessions, with the stock
 // put back as it was; the users stay for the next run. One load run per database at a time.
 //
+// While artillery runs, each started gateway's RSS and CPU are sampled from /proc every second and
+// its heap from its own metrics listener (METRICS_PORT) every second (heapOf: post-GC floors).
+//
 // The artillery report goes to load/results/load-<scenario>-<time>.json, the summary printed at
 // the end to ...summary.json, the started gateway's output to ...gateway.log. Exits 1 when a
 // threshold of the scenario fails (artillery's ensure checks, or the runnerChecks), 2 on bad usage.
+// Imported (load/measure-overload.ts), it runs nothing: the exported helpers start gateways the
+// same way and prepare and clean up the same data.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
@@ -42,6 +47,7 @@ import {
   mkdtempSync,
   readFileSync,
   readdirSync,
+  realpathSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -49,6 +55,7 @@ import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse as parseDotenv } from 'dotenv';
 import pg from 'pg';
@@ -62,78 +69,13 @@ import { findProjectRoot } from '../src/platform/project-root.js';
 import { createRedis, waitForRedis } from '../src/platform/redis/redis.js';
 import { startNginx, type RunningNginx } from './cluster/nginx.js';
 
-// ------------------------------------------------------------------ arguments
-
-const { values: flags, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    target: { type: 'string' },
-    users: { type: 'string', default: '500' },
-    'keep-data': { type: 'boolean', default: false },
-    flow: { type: 'string' },
-    instances: { type: 'string', default: '1' },
-    'stop-one-at': { type: 'string' },
-    'rate-scale': { type: 'string', default: '1' },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-});
-
-const rootDir = findProjectRoot();
-const scenariosDir = join(rootDir, 'load', 'scenarios');
-const SCENARIOS = readdirSync(scenariosDir)
-  .filter((f) => f.endsWith('.yml') && f !== 'common.yml')
-  .map((f) => f.slice(0, -'.yml'.length))
-  .sort();
-const USAGE =
-  `usage: npm run load -- <${SCENARIOS.join('|')}> [--target URL] [--users N] [--keep-data] ` +
-  `[--flow browse|'product detail'|'order history'|me|checkout] [--instances N] [--stop-one-at SECONDS] ` +
-  `[--rate-scale F]`;
-
-const scenario = positionals[0];
-if (flags.help || !scenario || positionals.length > 1) {
-  console.log(USAGE);
-  process.exit(flags.help ? 0 : 2);
-}
-if (!SCENARIOS.includes(scenario)) {
-  console.error(`unknown scenario "${scenario}"\n${USAGE}`);
-  process.exit(2);
-}
-const USERS = Number(flags.users);
-if (!Number.isInteger(USERS) || USERS < 1) {
-  console.error(`--users must be a positive whole number\n${USAGE}`);
-  process.exit(2);
-}
-const FLOWS = ['browse', 'product detail', 'order history', 'me', 'checkout'];
-if (flags.flow !== undefined && !FLOWS.includes(flags.flow)) {
-  console.error(`unknown flow "${flags.flow}": one of ${FLOWS.join(', ')} (load/scenarios/common.yml)`);
-  process.exit(2);
-}
-const externalTarget = flags.target?.replace(/\/+$/, '');
-const INSTANCES = Number(flags.instances);
-if (!Number.isInteger(INSTANCES) || INSTANCES < 1) {
-  console.error(`--instances must be a positive whole number\n${USAGE}`);
-  process.exit(2);
-}
-if (externalTarget && INSTANCES > 1) {
-  console.error(`--instances starts gateways here; it cannot go with --target\n${USAGE}`);
-  process.exit(2);
-}
-const STOP_ONE_AT = flags['stop-one-at'] === undefined ? undefined : Number(flags['stop-one-at']);
-if (STOP_ONE_AT !== undefined && !(INSTANCES > 1 && STOP_ONE_AT > 0)) {
-  console.error(`--stop-one-at needs --instances 2 or more and a number of seconds above 0\n${USAGE}`);
-  process.exit(2);
-}
-const RATE_SCALE = Number(flags['rate-scale']);
-if (!(RATE_SCALE > 0)) {
-  console.error(`--rate-scale must be a number above 0\n${USAGE}`);
-  process.exit(2);
-}
-
 // ------------------------------------------------------------------ constants
 
 const env = process.env;
-const DATABASE_URL = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/erp_bench';
-const REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const rootDir = findProjectRoot();
+const scenariosDir = join(rootDir, 'load', 'scenarios');
+export const DATABASE_URL = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/erp_bench';
+export const REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** The shoppers: load-vu-0001@load-test.invalid, ... (.invalid never delivers mail). */
 const USER_EMAIL_LIKE = 'load-vu-%@load-test.invalid';
 const userEmail = (n: number) => `load-vu-${String(n).padStart(4, '0')}@load-test.invalid`;
@@ -144,9 +86,13 @@ const TOP_UP_TO = 1_000_000;
 /** How many variants checkouts spread over (row locks: not all on one stock row). */
 const CHECKOUT_VARIANTS = 200;
 /** Catalog page size of the browse flow (the web shop's grid). */
-const PAGE_SIZE = 20;
+export const PAGE_SIZE = 20;
 /** Gateway memory and CPU sampling interval (two reads of /proc). */
 const SAMPLE_MS = 1_000;
+/** Gateway heap sampling interval (a scrape of its own metrics listener, METRICS_PORT: ~40 kB, a few ms). */
+const HEAP_SAMPLE_MS = 1_000;
+/** Heap floors of a window without a major GC: the minima of slices this long (heapOf explains). */
+const HEAP_FLOOR_SLICE_MS = 30_000;
 /** Behind nginx: how often its readiness check runs (load/cluster/nginx.ts). */
 const READINESS_INTERVAL_MS = 200;
 /**
@@ -158,7 +104,15 @@ const READINESS_INTERVAL_MS = 200;
 const READINESS_GRACE_MS = 10_000;
 
 /** The persisted operations the traffic mix sends (schema/operations/web-shop.graphql). */
-const OPERATIONS = ['CatalogPage', 'ProductDetail', 'OrderHistory', 'Me', 'CreateCart', 'AddCartItem', 'Checkout'];
+export const OPERATIONS = [
+  'CatalogPage',
+  'ProductDetail',
+  'OrderHistory',
+  'Me',
+  'CreateCart',
+  'AddCartItem',
+  'Checkout',
+];
 
 interface ScenarioFile {
   config?: {
@@ -169,7 +123,12 @@ interface ScenarioFile {
       arrivalRate?: number;
       rampTo?: number;
     }[];
-    runnerChecks?: { maxP999Ms?: number; maxRssMb?: number; maxRssGrowthPercent?: number };
+    runnerChecks?: {
+      maxP999Ms?: number;
+      maxRssMb?: number;
+      maxRssGrowthPercent?: number;
+      maxHeapGrowthPercent?: number;
+    };
   };
 }
 
@@ -182,30 +141,6 @@ function seconds(duration: number | string | undefined): number {
   return unit === 'ms' ? n / 1000 : unit === 'm' || unit === 'min' ? n * 60 : unit === 'h' ? n * 3600 : n;
 }
 
-const scenarioFile = join(scenariosDir, `${scenario}.yml`);
-const scenarioSpec = parseYaml(readFileSync(scenarioFile, 'utf8')) as ScenarioFile;
-const phases = scenarioSpec.config?.phases ?? [];
-const plannedSeconds = phases.reduce((sum, p) => sum + seconds(p.duration ?? p.pause), 0);
-/**
- * Thresholds artillery's ensure plugin cannot check, checked here: p99.9 (the plugin rewrites metric
- * names by substring, so `http.response_time.p999` becomes the p99 metric followed by a 9 and fails to
- * parse) and the gateway's memory (a process artillery does not see).
- */
-const runnerChecks = scenarioSpec.config?.runnerChecks ?? {};
-/** The phases with --rate-scale applied (artillery --overrides replaces the list), or undefined at 1. */
-const scaledPhases =
-  RATE_SCALE === 1
-    ? undefined
-    : phases.map((p) => ({
-        ...p,
-        ...(p.arrivalRate !== undefined ? { arrivalRate: Math.max(1, Math.round(p.arrivalRate * RATE_SCALE)) } : {}),
-        ...(p.rampTo !== undefined ? { rampTo: Math.max(1, Math.round(p.rampTo * RATE_SCALE)) } : {}),
-      }));
-if (STOP_ONE_AT !== undefined && STOP_ONE_AT >= plannedSeconds) {
-  console.error(`--stop-one-at ${STOP_ONE_AT} is not within the ${plannedSeconds} s of ${scenario}`);
-  process.exit(2);
-}
-
 // ------------------------------------------------------------------ the gateway's settings
 
 /**
@@ -214,9 +149,10 @@ if (STOP_ONE_AT !== undefined && STOP_ONE_AT >= plannedSeconds) {
  * back to its production default (src/config/spec.ts) before the load profile applies: what runs
  * is production but for the profile below.
  */
-function gatewayEnvironment(
+export function gatewayEnvironment(
   redisKeyPrefix: string,
   instances: number,
+  options: { overloadShedding?: boolean } = {},
 ): { env: Record<string, string>; fromUser: string[] } {
   const testEnv = parseDotenv(readFileSync(join(rootDir, 'config', 'test.env')));
   const productionDefaults: Record<string, string> = {};
@@ -227,7 +163,7 @@ function gatewayEnvironment(
   const profile: Record<string, string> = {
     NODE_ENV: 'test',
     HOST: '127.0.0.1',
-    METRICS_PORT: '0',
+    // METRICS_PORT: each instance's own free port (startGateway), where the runner samples the heap.
     LOG_LEVEL: 'warn',
     LOG_FORMAT: 'json',
     PERSISTED_OPERATIONS_MODE: 'safelist',
@@ -242,8 +178,9 @@ function gatewayEnvironment(
     COST_BUDGET_PER_HOUR: '1000000000000',
     FIELD_RATE_LIMIT_SCALE: '100000',
     LOGIN_IP_MAX_ATTEMPTS: '1000000',
-    // Load shedding answers 503 by design; the scenarios measure the gateway, not the shedding.
-    OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
+    // Load shedding answers 503 by design; the scenarios measure the gateway, not the shedding
+    // (load/measure-overload.ts measures the shedding: it keeps the production default).
+    ...(options.overloadShedding ? {} : { OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0' }),
     TRACING_OTLP_ENDPOINT: '',
     REDIS_KEY_PREFIX: redisKeyPrefix,
     // Behind nginx (deploy/nginx/gateway.conf.template): client addresses come from it, and a stopping
@@ -270,7 +207,7 @@ function gatewayEnvironment(
   };
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -283,15 +220,17 @@ async function freePort(): Promise<number> {
   });
 }
 
-interface Gateway {
+export interface Gateway {
   child: ChildProcess;
   base: string;
+  /** Its own metrics listener (METRICS_PORT): /metrics there, off the request path it measures. */
+  metricsBase: string;
   logFile: string;
   exited: Promise<number | null>;
 }
 
 /** `host:port` of a gateway, as nginx's upstream list names it. */
-const hostPort = (gateway: Gateway) => new URL(gateway.base).host;
+export const hostPort = (gateway: Gateway) => new URL(gateway.base).host;
 
 function tail(file: string, lines = 30): string {
   try {
@@ -302,8 +241,11 @@ function tail(file: string, lines = 30): string {
 }
 
 /** One gateway process on a free port of 127.0.0.1; resolves once /health/ready answers 200. */
-async function startGateway(gatewayEnv: Record<string, string>, logFile: string): Promise<Gateway> {
+export async function startGateway(gatewayEnv: Record<string, string>, logFile: string): Promise<Gateway> {
   const port = await freePort();
+  // /metrics on a listener of its own: heap samples are scraped there, not through the API's
+  // hooks (rate limits, request metrics) or behind a busy accept queue.
+  const metricsPort = await freePort();
   const log = createWriteStream(logFile);
   // The caller's environment minus every gateway setting and secret: only gatewayEnv configures it.
   const inherited: Record<string, string | undefined> = { ...env };
@@ -313,7 +255,7 @@ async function startGateway(gatewayEnv: Record<string, string>, logFile: string)
   }
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: rootDir,
-    env: { ...inherited, ...gatewayEnv, PORT: String(port) },
+    env: { ...inherited, ...gatewayEnv, PORT: String(port), METRICS_PORT: String(metricsPort) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout.pipe(log);
@@ -330,7 +272,7 @@ async function startGateway(gatewayEnv: Record<string, string>, logFile: string)
       );
     try {
       const response = await fetch(`${base}/health/ready`);
-      if (response.ok) return { child, base, logFile, exited };
+      if (response.ok) return { child, base, metricsBase: `http://127.0.0.1:${metricsPort}`, logFile, exited };
     } catch {
       // not listening yet
     }
@@ -342,7 +284,7 @@ async function startGateway(gatewayEnv: Record<string, string>, logFile: string)
   );
 }
 
-async function stopGateway(gateway: Gateway): Promise<void> {
+export async function stopGateway(gateway: Gateway): Promise<void> {
   if (gateway.child.exitCode !== null) return;
   gateway.child.kill('SIGTERM');
   const timer = setTimeout(() => gateway.child.kill('SIGKILL'), 40_000);
@@ -351,7 +293,7 @@ async function stopGateway(gateway: Gateway): Promise<void> {
 }
 
 /** Busy and total CPU time (jiffies) of the whole machine, from /proc/stat (Linux); undefined elsewhere. */
-function machineCpu(): { busy: number; total: number } | undefined {
+export function machineCpu(): { busy: number; total: number } | undefined {
   try {
     const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
     const [, ...ticks] = line.trim().split(/\s+/);
@@ -366,7 +308,7 @@ function machineCpu(): { busy: number; total: number } | undefined {
 }
 
 /** Resident memory (MB) and CPU time (s) of a process, from /proc (Linux); undefined elsewhere. */
-function processUsage(pid: number): { rssMb: number; cpuSeconds: number } | undefined {
+export function processUsage(pid: number): { rssMb: number; cpuSeconds: number } | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
@@ -387,8 +329,129 @@ interface UsageSample {
   cpuSeconds: number;
 }
 
+export interface HeapSample {
+  at: number;
+  /** V8 heap used (nodejs_heap_size_used_bytes), MB. */
+  usedMb: number;
+  /** Of which the young generation (nodejs_heap_space_size_used_bytes{space="new"}), MB. */
+  newSpaceMb: number | undefined;
+  /** Major (mark-compact) collections so far (nodejs_gc_duration_seconds_count{kind="major"}). */
+  majorGcs: number | undefined;
+}
+
+/** One value of a Prometheus text exposition, by its series (`name` or `name{labels}`), or undefined. */
+function metricValue(text: string, series: string): number | undefined {
+  const start = text.startsWith(`${series} `) ? 0 : text.indexOf(`\n${series} `);
+  if (start < 0) return undefined;
+  const from = start + (start === 0 ? 0 : 1) + series.length + 1;
+  const end = text.indexOf('\n', from);
+  const value = Number(
+    text
+      .slice(from, end < 0 ? undefined : end)
+      .trim()
+      .split(' ')[0],
+  );
+  return Number.isFinite(value) ? value : undefined;
+}
+
+/** Heap used, young generation and major GCs of a gateway, from its /metrics (prom-client's default metrics). */
+export async function readHeap(metricsBase: string): Promise<HeapSample | undefined> {
+  try {
+    const response = await fetch(`${metricsBase}/metrics`, { signal: AbortSignal.timeout(3_000) });
+    if (!response.ok) return undefined;
+    const text = await response.text();
+    const used = metricValue(text, 'nodejs_heap_size_used_bytes');
+    if (used === undefined) return undefined;
+    const young = metricValue(text, 'nodejs_heap_space_size_used_bytes{space="new"}');
+    return {
+      at: Date.now(),
+      usedMb: used / 1024 / 1024,
+      newSpaceMb: young === undefined ? undefined : young / 1024 / 1024,
+      // No series yet: no major collection so far (the histogram has a series per kind seen).
+      majorGcs:
+        metricValue(text, 'nodejs_gc_duration_seconds_count{kind="major"}') ??
+        (text.includes('\nnodejs_gc_duration_seconds_count') ? 0 : undefined),
+    };
+  } catch {
+    return undefined; // busy or not listening yet: this sample is skipped
+  }
+}
+
+/**
+ * Heap growth of one gateway over the run, compared like RSS growth (usageOf: the 20-30% mark, after
+ * ramp-up and warm-up, against the last tenth of the run), but on the heap's post-GC floor, not on
+ * raw samples. Heap used is a sawtooth with a long period: under the soak's load the old generation
+ * grows by megabytes a second (what survives two scavenges) until a mark-compact, every minute or two
+ * on a machine with a large heap limit, takes it back to the live set; raw samples (median or not)
+ * measure where in that cycle they fell. So:
+ * - the young generation (new space, 0-50 MB of short-lived objects at any moment) is left out:
+ *   what a leak retains is promoted to old space, and new space is noise at a 5% threshold;
+ * - between two major GCs the rest only grows (scavenges promote into it, only a mark-compact frees
+ *   it), so the minimum of each major-GC cycle is what that collection left: the retained heap,
+ *   within one sample interval of promotion (HEAP_SAMPLE_MS);
+ * - a window's floor is the median of the minima of the cycles that began in it (a leak raises
+ *   every floor; one odd cycle does not move a median). A window without a major GC (a short run)
+ *   falls back to the median of the minima of its HEAP_FLOOR_SLICE_MS slices, and says so.
+ */
+export function heapOf(samples: HeapSample[]) {
+  if (samples.length < 2) return undefined;
+  const first = samples[0]!;
+  const last = samples[samples.length - 1]!;
+  const span = last.at - first.at;
+  const retained = (s: HeapSample) => s.usedMb - (s.newSpaceMb ?? 0);
+  // Major-GC cycles: from the first sample that saw a new mark-compact to the next such sample.
+  const cycles: { startedAt: number; minMb: number }[] = [];
+  samples.forEach((s, i) => {
+    const previous = samples[i - 1];
+    const startsCycle =
+      previous !== undefined &&
+      s.majorGcs !== undefined &&
+      previous.majorGcs !== undefined &&
+      s.majorGcs > previous.majorGcs;
+    if (startsCycle) cycles.push({ startedAt: s.at, minMb: retained(s) });
+    else if (cycles.length > 0) cycles[cycles.length - 1]!.minMb = Math.min(cycles.at(-1)!.minMb, retained(s));
+  });
+  const floor = (from: number, to: number) => {
+    const begin = first.at + span * from;
+    const end = first.at + span * to;
+    const inWindow = cycles.filter((c) => c.startedAt >= begin && c.startedAt <= end);
+    if (inWindow.length > 0) {
+      return { mb: median(inWindow.map((c) => c.minMb)), method: `${inWindow.length} major-GC cycles` };
+    }
+    const minima = new Map<number, number>();
+    for (const s of samples.filter((x) => x.at >= begin && x.at <= end)) {
+      const slice = Math.floor((s.at - first.at) / HEAP_FLOOR_SLICE_MS);
+      minima.set(slice, Math.min(minima.get(slice) ?? Infinity, retained(s)));
+    }
+    return {
+      mb: median([...minima.values()]),
+      method: `no major GC: ${minima.size} slices of ${HEAP_FLOOR_SLICE_MS / 1000} s`,
+    };
+  };
+  const early = floor(0.2, 0.3);
+  const late = floor(0.9, 1);
+  const round = (n: number) => Number(n.toFixed(1));
+  return {
+    samples: samples.length,
+    /** Heap used (all of it, young generation too) of the first and last samples, and the peak. */
+    firstMb: round(first.usedMb),
+    lastMb: round(last.usedMb),
+    peakMb: round(Math.max(...samples.map((s) => s.usedMb))),
+    /** Post-GC floor (heap used but the young generation) at the 20-30% mark, and how it was found. */
+    earlyFloorMb: round(early.mb),
+    earlyFloorFrom: early.method,
+    /** Post-GC floor of the last tenth of the run. */
+    lateFloorMb: round(late.mb),
+    lateFloorFrom: late.method,
+    growthPercent: early.mb > 0 && late.mb > 0 ? round(((late.mb - early.mb) / early.mb) * 100) : Number.NaN,
+    majorGcs: first.majorGcs !== undefined && last.majorGcs !== undefined ? last.majorGcs - first.majorGcs : undefined,
+    /** Every major-GC cycle's floor, [seconds into the run, MB]: the trend, for a second look. */
+    floors: cycles.map((c) => [Math.round((c.startedAt - first.at) / 1000), round(c.minMb)]),
+  };
+}
+
 /** Memory and CPU of one gateway over the run, from its samples; `requests`: what it answered. */
-function usageOf(samples: UsageSample[], requests: number) {
+function usageOf(samples: UsageSample[], requests: number, heapSamples: HeapSample[] = []) {
   if (samples.length < 2) return undefined;
   const firstSample = samples[0]!;
   const lastSample = samples[samples.length - 1]!;
@@ -408,6 +471,7 @@ function usageOf(samples: UsageSample[], requests: number) {
     cpuSeconds: Number(cpu.toFixed(2)),
     cpuPercentOfOneCore: Number(((cpu / (span / 1000)) * 100).toFixed(1)),
     cpuMsPerRequest: requests > 0 ? Number(((cpu * 1000) / requests).toFixed(3)) : 0,
+    heap: heapOf(heapSamples),
   };
 }
 
@@ -494,13 +558,13 @@ async function readAccessLog(
 
 // ------------------------------------------------------------------ database preparation and cleanup
 
-interface Shopper {
+export interface Shopper {
   userId: string;
   customerId: string;
 }
 
 /** Removes what load runs left behind; returns counts. Users stay (they are reused). */
-async function cleanUp(pool: pg.Pool): Promise<Record<string, number>> {
+export async function cleanUp(pool: pg.Pool): Promise<Record<string, number>> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -564,7 +628,7 @@ async function cleanUp(pool: pg.Pool): Promise<Record<string, number>> {
 }
 
 /** The load users (created on first use), each a CUSTOMER linked to a seeded customer with orders. */
-async function prepareShoppers(pool: pg.Pool, config: AppConfig, count: number): Promise<Shopper[]> {
+export async function prepareShoppers(pool: pg.Pool, config: AppConfig, count: number): Promise<Shopper[]> {
   const existing = await pool.query<{ id: string; email: string; customer_id: string | null }>(
     'SELECT id, email, customer_id FROM users WHERE email LIKE $1 ORDER BY email',
     [USER_EMAIL_LIKE],
@@ -617,7 +681,7 @@ async function prepareShoppers(pool: pg.Pool, config: AppConfig, count: number):
 }
 
 /** A real session per shopper and an access token signed for it, valid for the whole run. */
-async function signIn(pool: pg.Pool, config: AppConfig, shoppers: Shopper[], ttlSeconds: number) {
+export async function signIn(pool: pg.Pool, config: AppConfig, shoppers: Shopper[], ttlSeconds: number) {
   const sessionIds = shoppers.map(() => randomUUID());
   await pool.query(
     `INSERT INTO sessions (id, user_id, family_id, token_hash, user_agent, expires_at, created_at)
@@ -639,7 +703,7 @@ async function signIn(pool: pg.Pool, config: AppConfig, shoppers: Shopper[], ttl
 }
 
 /** The variants checkouts buy and their warehouse, topped up to TOP_UP_TO units (recorded in the ledger). */
-async function prepareCheckoutStock(pool: pg.Pool) {
+export async function prepareCheckoutStock(pool: pg.Pool) {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -685,7 +749,7 @@ async function prepareCheckoutStock(pool: pg.Pool) {
 }
 
 /** Skus, search words and page count of the active catalog, for the browse and detail flows. */
-async function catalogData(pool: pg.Pool) {
+export async function catalogData(pool: pg.Pool) {
   const { rows: products } = await pool.query<{ sku: string; name: string }>(
     "SELECT sku, name FROM products WHERE status = 'ACTIVE' ORDER BY sku",
   );
@@ -709,14 +773,93 @@ async function catalogData(pool: pg.Pool) {
   };
 }
 
+/** A run's Redis keys (SCAN + DEL, without a client-side prefix, which SCAN ignores). */
+export async function removeRedisKeys(prefix: string): Promise<void> {
+  const redis = createRedis({ url: REDIS_URL, logger: createLogger({ level: 'error' }), name: 'erp-load-cleanup' });
+  try {
+    let cursor = (await waitForRedis(redis)) ? '0' : undefined;
+    while (cursor !== undefined) {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1_000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next === '0' ? undefined : next;
+    }
+  } catch {
+    // Redis unreachable: the keys stay (a few rate-limit counters, which expire).
+  } finally {
+    redis.disconnect();
+  }
+}
+
 // ------------------------------------------------------------------ the run
 
-interface Manifest {
+/**
+ * Before a run: removes what earlier (interrupted) runs left, signs in `users` shoppers with tokens
+ * valid for `tokenTtlSeconds`, stocks the checkout variants, reads the catalog the operations use,
+ * and maps the mix's operation names to their persisted ids.
+ */
+export async function prepareRun(pool: pg.Pool, config: AppConfig, users: number, tokenTtlSeconds: number) {
+  const stale = await cleanUp(pool);
+  if (Object.values(stale).some((n) => n > 0))
+    console.log(`  removed leftovers of earlier runs: ${JSON.stringify(stale)}`);
+  const shoppers = await signIn(pool, config, await prepareShoppers(pool, config, users), tokenTtlSeconds);
+  const checkout = await prepareCheckoutStock(pool);
+  const catalog = await catalogData(pool);
+  const manifestPath = config.graphql.persisted.manifests[0];
+  if (!manifestPath) throw new Error('no persisted-operation manifest configured');
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
+  const operations: Record<string, string> = {};
+  for (const name of OPERATIONS) {
+    const entry = manifest.operations.find((o) => o.name === name);
+    if (!entry) throw new Error(`${name} is not in ${relative(rootDir, manifestPath)}: run npm run codegen`);
+    operations[name] = entry.id;
+  }
+  return { shoppers, checkout, catalog, operations };
+}
+
+/**
+ * After a run: stops nginx (keeping its error log with the results: refused connects and upstream
+ * errors) and the gateways, removes the run's orders, carts and sessions unless --keep-data, and
+ * its Redis keys and scratch folder.
+ */
+export async function tearDown(run: {
+  nginx: RunningNginx | undefined;
+  resultsBase: string;
+  gateways: Gateway[];
+  pool: pg.Pool;
+  keepData: boolean;
+  /** Undefined when the run used a gateway it did not start (its keys are not the run's). */
+  redisKeyPrefix: string | undefined;
+  workDir: string;
+}): Promise<void> {
+  if (run.nginx) {
+    await run.nginx.stop();
+    writeFileSync(`${run.resultsBase}.nginx-error.log`, run.nginx.errorLog());
+  }
+  await Promise.all(run.gateways.map(stopGateway));
+  if (!run.keepData) {
+    const removed = await cleanUp(run.pool).catch((error: unknown) => {
+      console.error(`cleanup failed: ${String(error)}`);
+      return undefined;
+    });
+    if (removed) console.log(`cleaned up: ${JSON.stringify(removed)}`);
+  }
+  await run.pool.end();
+  if (run.redisKeyPrefix !== undefined) await removeRedisKeys(run.redisKeyPrefix);
+  rmSync(run.workDir, { recursive: true, force: true });
+}
+
+export interface Manifest {
   operations: { id: string; name: string }[];
 }
 
 /** Sends one persisted operation; throws unless it is a 200 with data and no errors. */
-async function send(base: string, token: string, operations: Record<string, string>, name: string, variables: object) {
+export async function send(
+  base: string,
+  token: string,
+  operations: Record<string, string>,
+  name: string,
+  variables: object,
+) {
   const response = await fetch(`${base}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -740,7 +883,7 @@ async function send(base: string, token: string, operations: Record<string, stri
 }
 
 /** Every flow of the mix a few times: proves the setup works and warms the gateway up. */
-async function preflight(
+export async function preflight(
   base: string,
   users: (Shopper & { token: string })[],
   operations: Record<string, string>,
@@ -802,7 +945,7 @@ interface ArtilleryReport {
   };
 }
 
-function summarize(report: ArtilleryReport) {
+function summarize(report: ArtilleryReport, plannedSeconds: number) {
   const { counters, summaries } = report.aggregate;
   const first = report.aggregate.firstCounterAt ?? report.aggregate.firstMetricAt;
   const last = report.aggregate.lastCounterAt ?? report.aggregate.lastMetricAt;
@@ -851,13 +994,132 @@ function summarize(report: ArtilleryReport) {
   };
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
+// ------------------------------------------------------------------ arguments
+
+/** The command line and the scenario file it names; exits 2 on bad usage. */
+function cli() {
+  const { values: flags, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      target: { type: 'string' },
+      users: { type: 'string', default: '500' },
+      'keep-data': { type: 'boolean', default: false },
+      flow: { type: 'string' },
+      instances: { type: 'string', default: '1' },
+      'stop-one-at': { type: 'string' },
+      'rate-scale': { type: 'string', default: '1' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+
+  const SCENARIOS = readdirSync(scenariosDir)
+    .filter((f) => f.endsWith('.yml') && f !== 'common.yml')
+    .map((f) => f.slice(0, -'.yml'.length))
+    .sort();
+  const USAGE =
+    `usage: npm run load -- <${SCENARIOS.join('|')}> [--target URL] [--users N] [--keep-data] ` +
+    `[--flow browse|'product detail'|'order history'|me|checkout] [--instances N] [--stop-one-at SECONDS] ` +
+    `[--rate-scale F]`;
+
+  const scenario = positionals[0];
+  if (flags.help || !scenario || positionals.length > 1) {
+    console.log(USAGE);
+    process.exit(flags.help ? 0 : 2);
+  }
+  if (!SCENARIOS.includes(scenario)) {
+    console.error(`unknown scenario "${scenario}"\n${USAGE}`);
+    process.exit(2);
+  }
+  const USERS = Number(flags.users);
+  if (!Number.isInteger(USERS) || USERS < 1) {
+    console.error(`--users must be a positive whole number\n${USAGE}`);
+    process.exit(2);
+  }
+  const FLOWS = ['browse', 'product detail', 'order history', 'me', 'checkout'];
+  if (flags.flow !== undefined && !FLOWS.includes(flags.flow)) {
+    console.error(`unknown flow "${flags.flow}": one of ${FLOWS.join(', ')} (load/scenarios/common.yml)`);
+    process.exit(2);
+  }
+  const externalTarget = flags.target?.replace(/\/+$/, '');
+  const INSTANCES = Number(flags.instances);
+  if (!Number.isInteger(INSTANCES) || INSTANCES < 1) {
+    console.error(`--instances must be a positive whole number\n${USAGE}`);
+    process.exit(2);
+  }
+  if (externalTarget && INSTANCES > 1) {
+    console.error(`--instances starts gateways here; it cannot go with --target\n${USAGE}`);
+    process.exit(2);
+  }
+  const STOP_ONE_AT = flags['stop-one-at'] === undefined ? undefined : Number(flags['stop-one-at']);
+  if (STOP_ONE_AT !== undefined && !(INSTANCES > 1 && STOP_ONE_AT > 0)) {
+    console.error(`--stop-one-at needs --instances 2 or more and a number of seconds above 0\n${USAGE}`);
+    process.exit(2);
+  }
+  const RATE_SCALE = Number(flags['rate-scale']);
+  if (!(RATE_SCALE > 0)) {
+    console.error(`--rate-scale must be a number above 0\n${USAGE}`);
+    process.exit(2);
+  }
+
+  const scenarioFile = join(scenariosDir, `${scenario}.yml`);
+  const scenarioSpec = parseYaml(readFileSync(scenarioFile, 'utf8')) as ScenarioFile;
+  const phases = scenarioSpec.config?.phases ?? [];
+  const plannedSeconds = phases.reduce((sum, p) => sum + seconds(p.duration ?? p.pause), 0);
+  /**
+   * Thresholds artillery's ensure plugin cannot check, checked here: p99.9 (the plugin rewrites metric
+   * names by substring, so `http.response_time.p999` becomes the p99 metric followed by a 9 and fails to
+   * parse) and the gateway's memory (a process artillery does not see).
+   */
+  const runnerChecks = scenarioSpec.config?.runnerChecks ?? {};
+  /** The phases with --rate-scale applied (artillery --overrides replaces the list), or undefined at 1. */
+  const scaledPhases =
+    RATE_SCALE === 1
+      ? undefined
+      : phases.map((p) => ({
+          ...p,
+          ...(p.arrivalRate !== undefined ? { arrivalRate: Math.max(1, Math.round(p.arrivalRate * RATE_SCALE)) } : {}),
+          ...(p.rampTo !== undefined ? { rampTo: Math.max(1, Math.round(p.rampTo * RATE_SCALE)) } : {}),
+        }));
+  if (STOP_ONE_AT !== undefined && STOP_ONE_AT >= plannedSeconds) {
+    console.error(`--stop-one-at ${STOP_ONE_AT} is not within the ${plannedSeconds} s of ${scenario}`);
+    process.exit(2);
+  }
+  return {
+    flags,
+    scenario,
+    USERS,
+    externalTarget,
+    INSTANCES,
+    STOP_ONE_AT,
+    RATE_SCALE,
+    scenarioFile,
+    phases,
+    plannedSeconds,
+    runnerChecks,
+    scaledPhases,
+  };
+}
+
 async function main(): Promise<number> {
-  const logger = createLogger({ level: 'error' });
+  const {
+    flags,
+    scenario,
+    USERS,
+    externalTarget,
+    INSTANCES,
+    STOP_ONE_AT,
+    RATE_SCALE,
+    scenarioFile,
+    phases,
+    plannedSeconds,
+    runnerChecks,
+    scaledPhases,
+  } = cli();
   const workDir = mkdtempSync(join(tmpdir(), `erp-load-${scenario}-`));
   const resultsDir = join(rootDir, 'load', 'results');
   mkdirSync(resultsDir, { recursive: true });
@@ -891,21 +1153,7 @@ async function main(): Promise<number> {
           : ''),
     );
 
-    const stale = await cleanUp(pool);
-    if (Object.values(stale).some((n) => n > 0))
-      console.log(`  removed leftovers of earlier runs: ${JSON.stringify(stale)}`);
-    const shoppers = await signIn(pool, config, await prepareShoppers(pool, config, USERS), tokenTtl);
-    const checkout = await prepareCheckoutStock(pool);
-    const catalog = await catalogData(pool);
-    const manifestPath = config.graphql.persisted.manifests[0];
-    if (!manifestPath) throw new Error('no persisted-operation manifest configured');
-    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
-    const operations: Record<string, string> = {};
-    for (const name of OPERATIONS) {
-      const entry = manifest.operations.find((o) => o.name === name);
-      if (!entry) throw new Error(`${name} is not in ${relative(rootDir, manifestPath)}: run npm run codegen`);
-      operations[name] = entry.id;
-    }
+    const { shoppers, checkout, catalog, operations } = await prepareRun(pool, config, USERS, tokenTtl);
 
     const usersFile = join(workDir, 'users.csv');
     writeFileSync(usersFile, `token,customerId\n${shoppers.map((s) => `${s.token},${s.customerId}`).join('\n')}\n`);
@@ -967,10 +1215,25 @@ async function main(): Promise<number> {
         generatorLast = generator.cpuSeconds;
       }
     };
+    // Heap from each gateway's metrics listener; a scrape still running (a busy gateway) is not doubled.
+    const heapSamples = gateways.map((): HeapSample[] => []);
+    const scraping = gateways.map(() => false);
+    const sampleHeap = () =>
+      Promise.all(
+        gateways.map(async (gateway, i) => {
+          if (scraping[i] || gateway.child.exitCode !== null) return;
+          scraping[i] = true;
+          const heap = await readHeap(gateway.metricsBase);
+          scraping[i] = false;
+          if (heap) heapSamples[i]!.push(heap);
+        }),
+      );
     sample();
+    await sampleHeap();
     const machineBefore = machineCpu();
     const startedAt = Date.now();
     const sampler = setInterval(sample, SAMPLE_MS);
+    const heapSampler = setInterval(() => void sampleHeap(), HEAP_SAMPLE_MS);
 
     const reportFile = `${resultsBase}.json`;
     const artillery = runArtillery(
@@ -998,7 +1261,9 @@ async function main(): Promise<number> {
     const artilleryCode = await artillery.done;
     const stopped = await stopping;
     clearInterval(sampler);
+    clearInterval(heapSampler);
     sample();
+    await sampleHeap();
     const machineAfter = machineCpu();
     const runSeconds = (Date.now() - startedAt) / 1000;
     const machine =
@@ -1021,13 +1286,13 @@ async function main(): Promise<number> {
       console.error(`artillery wrote no report (exit code ${artilleryCode})`);
       return artilleryCode || 1;
     }
-    const summary = summarize(JSON.parse(readFileSync(reportFile, 'utf8')) as ArtilleryReport);
+    const summary = summarize(JSON.parse(readFileSync(reportFile, 'utf8')) as ArtilleryReport, plannedSeconds);
 
     // Gateway usage: memory, CPU per request (behind nginx: per instance, by the requests it answered).
     if (nginx) await nginx.stop();
     const answered = nginx ? await readAccessLog(join(workDir, 'nginx', 'logs', 'access.log'), startedAt) : undefined;
     const instances = gateways.map((gateway, i) =>
-      usageOf(samples[i]!, answered ? (answered.answeredBy[hostPort(gateway)] ?? 0) : summary.requests),
+      usageOf(samples[i]!, answered ? (answered.answeredBy[hostPort(gateway)] ?? 0) : summary.requests, heapSamples[i]),
     );
     const gatewayUsage = INSTANCES === 1 ? instances[0] : undefined;
     const measured = instances.filter((u): u is Usage => u !== undefined);
@@ -1081,6 +1346,18 @@ async function main(): Promise<number> {
         ok: growth === undefined || !Number.isFinite(growth) ? undefined : growth < runnerChecks.maxRssGrowthPercent,
       });
     }
+    if (runnerChecks.maxHeapGrowthPercent !== undefined) {
+      const heapGrowths = instances
+        .filter((u, i) => u?.heap !== undefined && !(stopped && stopped.instance === i + 1))
+        .map((u) => u!.heap!.growthPercent);
+      const growth = heapGrowths.length > 0 ? Math.max(...heapGrowths) : undefined;
+      checks.push({
+        check:
+          `gateway heap growth (post-GC floor) from the 20-30% mark to the end < ` +
+          `${runnerChecks.maxHeapGrowthPercent}% (${growth ?? '-'})`,
+        ok: growth === undefined || !Number.isFinite(growth) ? undefined : growth < runnerChecks.maxHeapGrowthPercent,
+      });
+    }
     if (STOP_ONE_AT !== undefined) {
       // The issue's bar for a stop under load: not one request lost, and a clean exit.
       checks.push({
@@ -1121,12 +1398,20 @@ async function main(): Promise<number> {
           `${machine.loadGeneratorCpuPercentOfOneCore ?? '-'}% of a core`,
       );
     }
+    /** Heap used, one line: the post-GC floors the growth compares, and the raw samples around them. */
+    const heapLine = (heap: Usage['heap']) =>
+      heap
+        ? `heap post-GC floor (young generation aside) ${heap.earlyFloorMb} → ${heap.lateFloorMb} MB, growth ` +
+          `${heap.growthPercent}% (${heap.earlyFloorFrom} → ${heap.lateFloorFrom}); heap used ${heap.firstMb} first, ` +
+          `${heap.lastMb} last, ${heap.peakMb} peak; ${heap.majorGcs ?? '-'} major GCs`
+        : 'heap used: no samples';
     if (gatewayUsage) {
       console.log(
         `gateway RSS ${gatewayUsage.rssStartMb} → ${gatewayUsage.rssEndMb} MB (peak ${gatewayUsage.rssPeakMb}, ` +
           `growth ${gatewayUsage.rssGrowthPercent}%); CPU ${gatewayUsage.cpuPercentOfOneCore}% of a core, ` +
           `${gatewayUsage.cpuMsPerRequest} ms per request`,
       );
+      console.log(`gateway ${heapLine(gatewayUsage.heap)}`);
     }
     if (cluster) {
       console.log(
@@ -1140,7 +1425,7 @@ async function main(): Promise<number> {
             (u.rssPeakMb === undefined
               ? 'no samples'
               : `RSS ${u.rssStartMb} → ${u.rssEndMb} MB (peak ${u.rssPeakMb}, growth ${u.rssGrowthPercent}%); ` +
-                `CPU ${u.cpuPercentOfOneCore}% of a core, ${u.cpuMsPerRequest} ms per request`),
+                `CPU ${u.cpuPercentOfOneCore}% of a core, ${u.cpuMsPerRequest} ms per request; ${heapLine(u.heap)}`),
         );
       }
     }
@@ -1205,44 +1490,25 @@ async function main(): Promise<number> {
     console.log(`wrote ${relative(rootDir, reportFile)} and ${relative(rootDir, summaryFile)}`);
     return passed ? 0 : 1;
   } finally {
-    if (nginx) {
-      await nginx.stop();
-      // Kept with the results: the run's refused connects and upstream errors.
-      writeFileSync(`${resultsBase}.nginx-error.log`, nginx.errorLog());
-    }
-    await Promise.all(gateways.map(stopGateway));
-    if (!flags['keep-data']) {
-      const removed = await cleanUp(pool).catch((error: unknown) => {
-        console.error(`cleanup failed: ${String(error)}`);
-        return undefined;
-      });
-      if (removed) console.log(`cleaned up: ${JSON.stringify(removed)}`);
-    }
-    await pool.end();
-    if (!externalTarget) {
-      // This run's Redis keys (SCAN + DEL, without a client-side prefix, which SCAN ignores).
-      const redis = createRedis({ url: REDIS_URL, logger, name: 'erp-load-cleanup' });
-      try {
-        let cursor = (await waitForRedis(redis)) ? '0' : undefined;
-        while (cursor !== undefined) {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisKeyPrefix}*`, 'COUNT', 1_000);
-          if (keys.length > 0) await redis.del(...keys);
-          cursor = next === '0' ? undefined : next;
-        }
-      } catch {
-        // Redis unreachable: the keys stay (a few rate-limit counters, which expire).
-      } finally {
-        redis.disconnect();
-      }
-    }
-    rmSync(workDir, { recursive: true, force: true });
+    await tearDown({
+      nginx,
+      resultsBase,
+      gateways,
+      pool,
+      keepData: flags['keep-data'] === true,
+      redisKeyPrefix: externalTarget ? undefined : redisKeyPrefix,
+      workDir,
+    });
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-    process.exit(1);
-  },
-);
+// Run as a command (npm run load); imported (load/measure-overload.ts), only the helpers above.
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+      process.exit(1);
+    },
+  );
+}
