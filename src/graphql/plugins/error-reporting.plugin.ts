@@ -5,30 +5,40 @@ import { ERROR_CATALOG, ErrorCode } from '../../errors/index.js';
 import type { GraphQLContext } from '../context.js';
 import { resolveAppError } from '../errors.js';
 
-const THROTTLE_CODES = new Set<string>([ErrorCode.RATE_LIMITED, ErrorCode.ACCOUNT_LOCKED]);
+/** Codes that say "not now" rather than "wrong": their HTTP status and Retry-After tell callers to back off. */
+const BACK_OFF_CODES = new Set<string>([
+  ErrorCode.RATE_LIMITED,
+  ErrorCode.ACCOUNT_LOCKED,
+  ErrorCode.SERVICE_UNAVAILABLE,
+]);
+/** Retry-After of a dependency that failed (no pool connection in time, a deadlock that persisted). */
+const UNAVAILABLE_RETRY_AFTER_SECONDS = 1;
 
 /**
  * When nothing of a response succeeded because the caller is throttled (a login limit, a locked
- * account, a field's @rateLimit), the HTTP status says so as well (429 / 423 with Retry-After),
- * so proxies, SDKs and load balancers back off without reading the body. Partial successes stay
- * 200 with the error beside the data, as GraphQL over HTTP expects.
+ * account, a field's @rateLimit) or a dependency is unavailable (the database pool, under load),
+ * the HTTP status says so as well (429 / 423 / 503 with Retry-After), so proxies, SDKs and load
+ * balancers back off without reading the body. Partial successes stay 200 with the error beside
+ * the data, as GraphQL over HTTP expects.
  */
-function throttledStatus(
+function backOffStatus(
   result: { data?: Record<string, unknown> | null; errors?: readonly GraphQLFormattedError[] },
   http: { status?: number; headers: Map<string, string> },
 ): void {
   const nothingSucceeded = result.data == null || Object.values(result.data).every((value) => value === null);
-  const throttled = result.errors?.find((error) => THROTTLE_CODES.has(String(error.extensions?.code)));
-  if (!nothingSucceeded || !throttled || (http.status !== undefined && http.status !== 200)) return;
-  const code = String(throttled.extensions?.code) as ErrorCode;
+  const backOff = result.errors?.find((error) => BACK_OFF_CODES.has(String(error.extensions?.code)));
+  if (!nothingSucceeded || !backOff || (http.status !== undefined && http.status !== 200)) return;
+  const code = String(backOff.extensions?.code) as ErrorCode;
   http.status = ERROR_CATALOG[code].httpStatus;
-  const { retryAfterSeconds, unlockAt } = throttled.extensions ?? {};
+  const { retryAfterSeconds, unlockAt } = backOff.extensions ?? {};
   const seconds =
     typeof retryAfterSeconds === 'number'
       ? retryAfterSeconds
       : typeof unlockAt === 'string'
         ? Math.ceil((Date.parse(unlockAt) - Date.now()) / 1000)
-        : undefined;
+        : code === ErrorCode.SERVICE_UNAVAILABLE
+          ? UNAVAILABLE_RETRY_AFTER_SECONDS
+          : undefined;
   if (seconds !== undefined && Number.isFinite(seconds)) http.headers.set('retry-after', String(Math.max(1, seconds)));
 }
 
@@ -75,7 +85,7 @@ export function createErrorReportingPlugin(): ApolloServerPlugin<GraphQLContext>
               ...(contextValue.traceId ? { traceId: contextValue.traceId } : {}),
             });
           }
-          throttledStatus(response.body.singleResult, response.http);
+          backOffStatus(response.body.singleResult, response.http);
         },
       };
     },
