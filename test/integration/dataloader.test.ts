@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppError } from '../../src/errors/index.js';
+import { loadRequired, PrimedLoader } from '../../src/graphql/primed-loader.js';
 import { gql, seedFixture, startTestApp, uniqueTag, type TestApp } from '../helpers/kit.js';
 
 const NESTED_ORDERS = `query ($from: DateTime!, $to: DateTime!, $limit: Int!) {
@@ -167,5 +169,58 @@ describe('DataLoader batching (REQ 6.3)', () => {
     expect(res.body.data?.customer.orders).toEqual(expected);
     // The customer, then its orders with everything below them.
     expect(statements).toBe(2);
+  });
+});
+
+// What the order history's relation fields rely on to resolve without a promise per field.
+describe('PrimedLoader', () => {
+  const loaderOf = () => {
+    const batches: string[][] = [];
+    const loader = new PrimedLoader<string, string | null>(async (keys) => {
+      batches.push([...keys]);
+      return keys.map((key) => (key.startsWith('missing') ? null : `loaded ${key}`));
+    });
+    return { loader, batches };
+  };
+
+  it('answers a primed key at once and loads the others in one batch', async () => {
+    const { loader, batches } = loaderOf();
+    loader.prime('a', 'primed a');
+    expect(loader.loadNow('a')).toBe('primed a');
+    const b = loader.loadNow('b');
+    const c = loader.loadNow('c');
+    expect(b).toBeInstanceOf(Promise);
+    expect(await Promise.all([b, c])).toEqual(['loaded b', 'loaded c']);
+    expect(await loader.load('a')).toBe('primed a');
+    expect(batches).toEqual([['b', 'c']]);
+  });
+
+  it('keeps the first value primed, as DataLoader does, and forgets cleared keys', async () => {
+    const { loader, batches } = loaderOf();
+    loader.prime('a', 'first').prime('a', 'second');
+    expect(loader.loadNow('a')).toBe('first');
+    expect(await loader.load('a')).toBe('first');
+    loader.clear('a');
+    expect(await loader.loadNow('a')).toBe('loaded a');
+    loader.prime('x', 'primed x').clearAll();
+    expect(await loader.loadNow('x')).toBe('loaded x');
+    // A primed error or promise is DataLoader's to answer, never answered at once.
+    loader.prime('e', new Error('boom'));
+    const failed = loader.loadNow('e');
+    expect(failed).toBeInstanceOf(Promise);
+    await expect(failed).rejects.toThrow('boom');
+    expect(batches).toEqual([['a'], ['x']]);
+  });
+
+  it('loadRequired answers NOT_FOUND naming the resource, at once or loaded', async () => {
+    const { loader } = loaderOf();
+    loader.prime('missing-1', null);
+    expect(() => loadRequired(loader, 'missing-1', 'Product')).toThrow(AppError);
+    expect(() => loadRequired(loader, 'missing-1', 'Product')).toThrow('Product missing-1 not found.');
+    await expect(loadRequired(loader, 'missing-2', 'Product')).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      details: { resource: 'Product', id: 'missing-2' },
+    });
+    expect(await loadRequired(loader, 'p', 'Product')).toBe('loaded p');
   });
 });

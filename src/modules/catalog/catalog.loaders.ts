@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import { PrimedLoader } from '../../graphql/primed-loader.js';
 import type { Prisma } from '../../platform/db/index.js';
 
 type ProductRow = Awaited<ReturnType<Prisma['product']['findUniqueOrThrow']>>;
@@ -25,10 +26,11 @@ export const loaderKeys = { byKey, groupBy };
 /** Per-request batch loaders of the catalog (REQ 6.3): one statement per level, whatever N is. */
 export function createCatalogLoaders(prisma: Prisma) {
   return {
-    productById: new DataLoader<string, ProductRow | null>(async (ids) =>
+    // Primed by the order history's statement; `loadNow` answers those at once.
+    productById: new PrimedLoader<string, ProductRow | null>(async (ids) =>
       byKey(ids, await prisma.product.findMany({ where: { id: { in: [...ids] } } }), (p) => p.id),
     ),
-    variantById: new DataLoader<string, VariantRow | null>(async (ids) =>
+    variantById: new PrimedLoader<string, VariantRow | null>(async (ids) =>
       byKey(ids, await prisma.productVariant.findMany({ where: { id: { in: [...ids] } } }), (v) => v.id),
     ),
     variantsByProductId: new DataLoader<string, VariantRow[]>(async (productIds) =>

@@ -1,6 +1,6 @@
 import { Args, Ctx, Directive, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { NotFoundError } from '../../errors/index.js';
 import type { GraphQLContext } from '../../graphql/context.js';
+import { loadRequired } from '../../graphql/primed-loader.js';
 import { StockLevel } from '../inventory/index.js';
 import {
   AddVariantArgs,
@@ -87,10 +87,8 @@ export class ProductVariantResolver {
   }
 
   @FieldResolver(() => Product, { description: 'The product this variant belongs to.' })
-  async product(@Root() variant: ProductVariant, @Ctx() ctx: GraphQLContext) {
-    const product = await ctx.loaders.catalog.productById.load(variant.productId);
-    if (!product) throw new NotFoundError('Product', variant.productId);
-    return product;
+  product(@Root() variant: ProductVariant, @Ctx() ctx: GraphQLContext) {
+    return loadRequired(ctx.loaders.catalog.productById, variant.productId, 'Product');
   }
 
   @Directive('@cacheControl(maxAge: 10)')

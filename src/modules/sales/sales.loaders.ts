@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { TransitionEntity } from '../../generated/prisma/enums.js';
+import { PrimedLoader } from '../../graphql/primed-loader.js';
 import type { Prisma } from '../../platform/db/index.js';
 import { loaderKeys, type CatalogLoaders } from '../catalog/index.js';
 import {
@@ -32,14 +33,14 @@ export function createSalesLoaders(prisma: Prisma, catalog: CatalogLoaders) {
         (i) => i.cartId,
       ),
     ),
-    orderItemsByOrderId: new DataLoader<string, OrderItemRow[]>(async (orderIds) =>
+    orderItemsByOrderId: new PrimedLoader<string, OrderItemRow[]>(async (orderIds) =>
       loaderKeys.groupBy(
         orderIds,
         await prisma.orderItem.findMany({ where: { orderId: { in: [...orderIds] } }, orderBy: { id: 'asc' } }),
         (i) => i.orderId,
       ),
     ),
-    paymentsByOrderId: new DataLoader<string, PaymentRow[]>(async (orderIds) =>
+    paymentsByOrderId: new PrimedLoader<string, PaymentRow[]>(async (orderIds) =>
       loaderKeys.groupBy(
         orderIds,
         await prisma.payment.findMany({ where: { orderId: { in: [...orderIds] } }, orderBy: { createdAt: 'asc' } }),
@@ -63,7 +64,7 @@ export function createSalesLoaders(prisma: Prisma, catalog: CatalogLoaders) {
     /**
      * Recent orders with what the query asks for below them in one statement; the lines,
      * payments, variants and products it brings are primed into their loaders, so the field
-     * resolvers below read them without another statement.
+     * resolvers below read them without another statement, and at once (`loadNow`).
      */
     recentOrdersByCustomer: new DataLoader<RecentOrdersKey, OrderRow[], string>(
       async (keys) =>

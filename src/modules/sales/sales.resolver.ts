@@ -3,6 +3,7 @@ import { Args, Ctx, Directive, FieldResolver, Info, Mutation, Query, Resolver, R
 import { TransitionEntity } from '../../generated/prisma/enums.js';
 import { NotFoundError } from '../../errors/index.js';
 import type { GraphQLContext } from '../../graphql/context.js';
+import { loadRequired } from '../../graphql/primed-loader.js';
 import { selectedFieldNames } from '../../graphql/selection.js';
 import { canAccessCustomer } from '../../platform/service-context.js';
 import { ProductVariant } from '../catalog/index.js';
@@ -135,7 +136,7 @@ export class CartResolver {
 export class CartItemResolver {
   @FieldResolver(() => ProductVariant, { description: 'The variant in the cart.' })
   variant(@Root() item: CartItem, @Ctx() ctx: GraphQLContext) {
-    return required(ctx.loaders.catalog.variantById.load(item.variantId), 'ProductVariant', item.variantId);
+    return loadRequired(ctx.loaders.catalog.variantById, item.variantId, 'ProductVariant');
   }
 }
 
@@ -177,12 +178,12 @@ export class OrderResolver {
 
   @FieldResolver(() => [OrderItem], { description: 'The lines of the order.' })
   items(@Root() order: Order, @Ctx() ctx: GraphQLContext) {
-    return ctx.loaders.sales.orderItemsByOrderId.load(order.id);
+    return ctx.loaders.sales.orderItemsByOrderId.loadNow(order.id);
   }
 
   @FieldResolver(() => [Payment], { description: 'Payments made against the order, oldest first.' })
   payments(@Root() order: Order, @Ctx() ctx: GraphQLContext) {
-    return ctx.loaders.sales.paymentsByOrderId.load(order.id);
+    return ctx.loaders.sales.paymentsByOrderId.loadNow(order.id);
   }
 
   @FieldResolver(() => [StatusTransition], { description: 'Status history, oldest first.' })
@@ -195,7 +196,7 @@ export class OrderResolver {
 export class OrderItemResolver {
   @FieldResolver(() => ProductVariant, { description: 'The variant ordered.' })
   variant(@Root() item: OrderItem, @Ctx() ctx: GraphQLContext) {
-    return required(ctx.loaders.catalog.variantById.load(item.variantId), 'ProductVariant', item.variantId);
+    return loadRequired(ctx.loaders.catalog.variantById, item.variantId, 'ProductVariant');
   }
 
   @FieldResolver(() => Warehouse, { description: 'The warehouse the units were taken from.' })
