@@ -60,6 +60,11 @@ describe('cart → order → payment workflow (spec 004 section 8.5)', () => {
     // `items { variant }` is answered from what the transaction wrote: nothing is read back after
     // the commit, and the lines are those a fresh read of the order gives, in the same order.
     expect(statements.at(-1)).toBe('COMMIT');
+    // The transaction's statement budget: the backend pid (for cancelling), the cart lock, the
+    // warehouse, the lines with their variants, the order, its lines, the stock (ensure, lock,
+    // update, adjustments), the cart's status, all three transitions at once, COMMIT.
+    expect(statements).toHaveLength(13);
+    expect(statements.filter((sql) => sql.includes('"status_transitions"'))).toHaveLength(1);
     const fresh = (await op(t.url, OrderDetailDocument, { id: order.id })).body.data!.order!;
     expect(order.items).toEqual(
       fresh.items.map(({ quantity, unitPrice, lineTotal, variant }) => ({

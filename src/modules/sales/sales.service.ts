@@ -98,6 +98,21 @@ async function recordTransition(
   });
 }
 
+/**
+ * Several transitions in one statement, each a millisecond after the one before, so that "oldest
+ * first" lists them in the order given (one at a time, two in the same millisecond would tie).
+ */
+async function recordTransitions(
+  tx: PrismaTx,
+  transitions: { entityType: TransitionEntity; entityId: string; fromStatus: string | null; toStatus: string }[],
+  actorId: string | null,
+): Promise<void> {
+  const at = Date.now();
+  await tx.statusTransition.createMany({
+    data: transitions.map((transition, i) => ({ ...transition, actorId, reason: null, createdAt: new Date(at + i) })),
+  });
+}
+
 // ------------------------------------------------------------ reads
 
 function dateRange(from?: Date, to?: Date) {
@@ -296,7 +311,6 @@ export async function submitCart(ctx: Ctx, input: SubmitCartInput) {
       const currencies = new Set(cartLines.map((line) => line.currency));
       if (currencies.size > 1) throw ValidationError.forField('input.cartId', 'the cart mixes currencies');
 
-      await recordTransition(tx, TransitionEntity.CART, cart.id, cart.status, CartStatus.SUBMITTED, ctx.actor.userId);
       // Ids made here, so the lines are known without reading them back.
       const lines = cartLines.map((line) => ({
         id: randomUUID(),
@@ -307,30 +321,42 @@ export async function submitCart(ctx: Ctx, input: SubmitCartInput) {
         lineTotal: line.price.mul(line.quantity),
       }));
       const total = lines.reduce((sum, line) => sum.add(line.lineTotal), lines[0]!.lineTotal.mul(0));
+      // The order, then its lines: two statements (a nested create would read the order back too).
       const order = await tx.order.create({
         data: {
           customerId: cart.customer_id,
           cartId: cart.id,
           currency: [...currencies][0] ?? 'USD',
           totalAmount: total,
-          items: { create: lines },
         },
       });
+      await tx.orderItem.createMany({ data: lines.map((line) => ({ ...line, orderId: order.id })) });
       await applyStockChanges(
         tx,
         lines.map((line) => ({ variantId: line.variantId, warehouseId: line.warehouseId, delta: -line.quantity })),
         { reason: StockAdjustmentReason.ORDER_PLACED, orderId: order.id, actorId: ctx.actor.userId },
       );
       await tx.cart.update({ where: { id: cart.id }, data: { status: CartStatus.CONVERTED } });
-      await recordTransition(
+      // The cart's two steps and the new order's first, in one statement (nothing above can see them).
+      await recordTransitions(
         tx,
-        TransitionEntity.CART,
-        cart.id,
-        CartStatus.SUBMITTED,
-        CartStatus.CONVERTED,
+        [
+          {
+            entityType: TransitionEntity.CART,
+            entityId: cart.id,
+            fromStatus: cart.status,
+            toStatus: CartStatus.SUBMITTED,
+          },
+          {
+            entityType: TransitionEntity.CART,
+            entityId: cart.id,
+            fromStatus: CartStatus.SUBMITTED,
+            toStatus: CartStatus.CONVERTED,
+          },
+          { entityType: TransitionEntity.ORDER, entityId: order.id, fromStatus: null, toStatus: OrderStatus.PENDING },
+        ],
         ctx.actor.userId,
       );
-      await recordTransition(tx, TransitionEntity.ORDER, order.id, null, OrderStatus.PENDING, ctx.actor.userId);
       // In the order the items loader reads them (by id; uuid order is the order of their text).
       const items = lines
         .map((line) => ({ ...line, orderId: order.id }))
