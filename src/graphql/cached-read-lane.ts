@@ -49,6 +49,7 @@ interface Entry {
 
 const PUBLIC_MAX_AGE = /^max-age=(\d+), public$/;
 const DATA_OPEN = Buffer.from('{"data":');
+const DATA_CLOSE = Buffer.from('}');
 
 function variablesOf(request: HTTPGraphQLRequest): { variables: string; operationName: unknown } | undefined {
   if (request.method === 'GET') {
@@ -144,13 +145,10 @@ export function createCachedReadLane(options: CachedReadLaneOptions) {
           return { kind: 'response', status: 304, headers };
         }
       }
-      const close = outcome.report ? `,"extensions":{"cost":${JSON.stringify(costExtension(outcome.report))}}}` : '}';
-      return {
-        kind: 'response',
-        status: 200,
-        headers,
-        body: Buffer.concat([DATA_OPEN, entry.data, Buffer.from(close)]),
-      };
+      const close = outcome.report
+        ? Buffer.from(`,"extensions":{"cost":${JSON.stringify(costExtension(outcome.report))}}}`)
+        : DATA_CLOSE;
+      return { kind: 'response', status: 200, headers, body: Buffer.concat([DATA_OPEN, entry.data, close]) };
     },
 
     /** Keeps Apollo's answer to a read when the whole of it is public, cacheable and error-free. */

@@ -40,18 +40,23 @@ export class PrimedLoader<K, V, C = K> extends DataLoader<K, V, C> {
 
   /** The value primed for `key` now, or else a promise of it loaded (batched as `load`). */
   loadNow(key: K): V | Promise<V> {
-    const cacheKey = this.#cacheKey(key);
-    return this.#primed.has(cacheKey) ? this.#primed.get(cacheKey)! : this.load(key);
+    // One lookup on this hot path: rows and lists are primed, never `undefined`.
+    const primed = this.#primed.get(this.#cacheKey(key));
+    return primed !== undefined ? primed : this.load(key);
   }
 }
 
-/** `loader.loadNow(key)` for a relation that must exist: NOT_FOUND names the resource when it does not. */
+/**
+ * A relation that must exist, through any loader (at once from a `PrimedLoader` that has it):
+ * NOT_FOUND names the resource when it does not.
+ */
 export function loadRequired<K extends string, V>(
-  loader: PrimedLoader<K, V | null, K>,
+  loader: DataLoader<K, V | null, K>,
   key: K,
   resource: string,
 ): V | Promise<V> {
-  const found = loader.loadNow(key);
+  const found =
+    loader instanceof PrimedLoader ? (loader as PrimedLoader<K, V | null, K>).loadNow(key) : loader.load(key);
   const present = (value: V | null): V => {
     if (value === null) throw new NotFoundError(resource, key);
     return value;

@@ -96,7 +96,7 @@ export function createDrainPlugin(server: FastifyInstance, options: DrainOptions
               timeoutMs: options.timeoutMs,
               connections: connections.size,
             });
-            http.closeAllConnections();
+            // Every connection is in `connections` (tracked from its 'connection' event).
             for (const socket of connections.keys()) socket.destroy();
           }, options.timeoutMs);
           const idle = setInterval(() => sweep(startedAt), SWEEP_INTERVAL_MS);

@@ -17,6 +17,10 @@ export interface RecentOrdersKey {
   payments: boolean;
 }
 
+/** The loader's cache key of a `RecentOrdersKey`: a customer's orders of one size and shape. */
+export const recentOrdersCacheKey = (key: RecentOrdersKey): string =>
+  `${key.customerId}:${key.limit}:${key.items}:${key.payments}`;
+
 /** One order and, when asked for, its lines (with variant and product) and payments. */
 export interface RecentOrder {
   order: OrderRow;
@@ -161,15 +165,16 @@ export async function loadRecentOrders(prisma: Prisma, keys: readonly RecentOrde
           SELECT * FROM orders WHERE customer_id = c.id ORDER BY created_at DESC, id LIMIT ${limit}::int
         ) o
        ORDER BY o.created_at DESC, o.id`;
-    for (const customerId of customerIds) byCustomer.set(`${customerId}:${limit}:${items}:${payments}`, []);
+    for (const customerId of customerIds)
+      byCustomer.set(recentOrdersCacheKey({ customerId, limit, items, payments }), []);
     for (const record of records) {
       const { items: itemJson, payments: paymentJson, ...order } = record;
-      byCustomer.get(`${order.customerId}:${limit}:${items}:${payments}`)!.push({
+      byCustomer.get(recentOrdersCacheKey({ customerId: order.customerId, limit, items, payments }))!.push({
         order,
         items: itemJson?.map(toItem),
         payments: paymentJson?.map(toPayment),
       });
     }
   }
-  return keys.map((key) => byCustomer.get(`${key.customerId}:${key.limit}:${key.items}:${key.payments}`) ?? []);
+  return keys.map((key) => byCustomer.get(recentOrdersCacheKey(key)) ?? []);
 }

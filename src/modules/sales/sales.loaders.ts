@@ -5,6 +5,7 @@ import type { Prisma } from '../../platform/db/index.js';
 import { loaderKeys, type CatalogLoaders } from '../catalog/index.js';
 import {
   loadRecentOrders,
+  recentOrdersCacheKey,
   type OrderItemRow,
   type OrderRow,
   type PaymentRow,
@@ -85,7 +86,7 @@ export function createSalesLoaders(prisma: Prisma, catalog: CatalogLoaders) {
             return order;
           }),
         ),
-      { cacheKeyFn: (k) => `${k.customerId}:${k.limit}:${k.items}:${k.payments}` },
+      { cacheKeyFn: recentOrdersCacheKey },
     ),
   };
   return loaders;

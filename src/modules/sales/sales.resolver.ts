@@ -1,7 +1,6 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Args, Ctx, Directive, FieldResolver, Info, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { TransitionEntity } from '../../generated/prisma/enums.js';
-import { NotFoundError } from '../../errors/index.js';
 import type { GraphQLContext } from '../../graphql/context.js';
 import { loadRequired } from '../../graphql/primed-loader.js';
 import { selectedFieldNames } from '../../graphql/selection.js';
@@ -49,12 +48,6 @@ import {
   PaymentPage,
   StatusTransition,
 } from './sales.types.js';
-
-async function required<T>(value: Promise<T | null>, resource: string, id: string): Promise<T> {
-  const found = await value;
-  if (!found) throw new NotFoundError(resource, id);
-  return found;
-}
 
 @Resolver(() => Cart)
 export class CartResolver {
@@ -118,7 +111,7 @@ export class CartResolver {
 
   @FieldResolver(() => Customer, { description: 'The customer the cart belongs to.' })
   customer(@Root() cart: Cart, @Ctx() ctx: GraphQLContext) {
-    return required(ctx.loaders.customers.customerById.load(cart.customerId), 'Customer', cart.customerId);
+    return loadRequired(ctx.loaders.customers.customerById, cart.customerId, 'Customer');
   }
 
   @FieldResolver(() => [CartItem], { description: 'What is in the cart, in the order it was added.' })
@@ -173,7 +166,7 @@ export class OrderResolver {
 
   @FieldResolver(() => Customer, { description: 'The customer who placed the order.' })
   customer(@Root() order: Order, @Ctx() ctx: GraphQLContext) {
-    return required(ctx.loaders.customers.customerById.load(order.customerId), 'Customer', order.customerId);
+    return loadRequired(ctx.loaders.customers.customerById, order.customerId, 'Customer');
   }
 
   @FieldResolver(() => [OrderItem], { description: 'The lines of the order.' })
@@ -201,7 +194,7 @@ export class OrderItemResolver {
 
   @FieldResolver(() => Warehouse, { description: 'The warehouse the units were taken from.' })
   warehouse(@Root() item: OrderItem, @Ctx() ctx: GraphQLContext) {
-    return required(ctx.loaders.inventory.warehouseById.load(item.warehouseId), 'Warehouse', item.warehouseId);
+    return loadRequired(ctx.loaders.inventory.warehouseById, item.warehouseId, 'Warehouse');
   }
 }
 
@@ -234,7 +227,7 @@ export class PaymentResolver {
 
   @FieldResolver(() => Order, { description: 'The order paid for.' })
   order(@Root() payment: Payment, @Ctx() ctx: GraphQLContext) {
-    return required(ctx.loaders.sales.orderById.load(payment.orderId), 'Order', payment.orderId);
+    return loadRequired(ctx.loaders.sales.orderById, payment.orderId, 'Order');
   }
 
   @FieldResolver(() => [StatusTransition], { description: 'Status history, oldest first.' })

@@ -15,7 +15,7 @@ import {
   ValidationError,
 } from '../../errors/index.js';
 import { skipTake, SortDirection, toPage, toPrismaOrderBy } from '../../graphql/pagination.js';
-import type { Prisma, PrismaTx } from '../../platform/db/index.js';
+import type { PrismaTx } from '../../platform/db/index.js';
 import {
   canAccessCustomer,
   isSelfServiceOnly,
@@ -43,9 +43,9 @@ import {
   PAYMENT_ORDER_COLUMNS,
   PaymentOrderField,
 } from './sales.types.js';
+import type { VariantRow } from './recent-orders.js';
 
 type Ctx = Pick<ServiceContext, 'prisma' | 'runInTransaction' | 'signal' | 'actor'>;
-type VariantRow = Awaited<ReturnType<Prisma['productVariant']['findUniqueOrThrow']>>;
 
 // ------------------------------------------------------------ state machines (spec 004 section 8.4)
 
@@ -277,19 +277,16 @@ export async function abandonCart(ctx: Ctx, cartId: string) {
   );
 }
 
+/** A cart line with the whole row of its variant (the variant's loader is primed with it). */
+type CartLine = VariantRow & { quantity: number };
+
 /**
  * Checkout (spec 004 section 8.5): in ONE transaction the cart goes PENDING → SUBMITTED →
  * CONVERTED, an order is created with the prices of this moment, and the stock rows are
  * locked and decremented. Short stock aborts everything with INSUFFICIENT_STOCK naming the
  * variant and what is available; concurrent checkouts can never oversell (PROP: K checkouts
- * of S units give min(K, S) orders).
- */
-/** A cart line with the whole row of its variant (the variant's loader is primed with it). */
-type CartLine = VariantRow & { quantity: number };
-
-/**
- * Checkout. Returns the order with the lines and variants it was made of, so that the resolver
- * can answer `items { variant }` from them instead of reading them back.
+ * of S units give min(K, S) orders). Returns the order with the lines and variants it was made
+ * of, so that the resolver can answer `items { variant }` from them instead of reading them back.
  */
 export async function submitCart(ctx: Ctx, input: SubmitCartInput) {
   return ctx.runInTransaction(
@@ -330,7 +327,8 @@ export async function submitCart(ctx: Ctx, input: SubmitCartInput) {
           totalAmount: total,
         },
       });
-      await tx.orderItem.createMany({ data: lines.map((line) => ({ ...line, orderId: order.id })) });
+      const items = lines.map((line) => ({ ...line, orderId: order.id }));
+      await tx.orderItem.createMany({ data: items });
       await applyStockChanges(
         tx,
         lines.map((line) => ({ variantId: line.variantId, warehouseId: line.warehouseId, delta: -line.quantity })),
@@ -358,9 +356,7 @@ export async function submitCart(ctx: Ctx, input: SubmitCartInput) {
         ctx.actor.userId,
       );
       // In the order the items loader reads them (by id; uuid order is the order of their text).
-      const items = lines
-        .map((line) => ({ ...line, orderId: order.id }))
-        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      items.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       const variants = cartLines.map(({ quantity: _quantity, ...variant }) => variant);
       return { order, items, variants };
     },
