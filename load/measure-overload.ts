@@ -40,13 +40,11 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { loadConfig } from '../src/config/index.js';
 import { findProjectRoot } from '../src/platform/project-root.js';
-import { startNginx, type RunningNginx } from './cluster/nginx.js';
+import type { RunningNginx } from './cluster/nginx.js';
 import {
   type catalogData,
   DATABASE_URL,
-  freePort,
   gatewayEnvironment,
-  hostPort,
   type Gateway,
   type HeapSample,
   PAGE_SIZE,
@@ -54,7 +52,7 @@ import {
   prepareRun,
   processUsage,
   readHeap,
-  startGateway,
+  startInstances,
   stopGateway,
   tearDown,
 } from './run-scenario.js';
@@ -532,23 +530,16 @@ async function main(): Promise<number> {
 
     const { shoppers, checkout, catalog, operations } = await prepareRun(pool, config, USERS, 3_600);
 
-    for (let i = 1; i <= INSTANCES; i++) {
-      const gateway = await startGateway(settings.env, `${resultsBase}.gateway${INSTANCES > 1 ? `-${i}` : ''}.log`);
-      gateways.push(gateway);
-      console.log(`  gateway${INSTANCES > 1 ? ` ${i}` : ''} started at ${gateway.base} (pid ${gateway.child.pid})`);
-    }
-    if (INSTANCES > 1) {
-      nginx = await startNginx({
-        upstreams: gateways.map(hostPort),
-        listenPort: await freePort(),
-        dir: join(workDir, 'nginx'),
-        bodyLimitBytes: config.http.bodyLimitBytes,
-        executionTimeoutMs: config.graphql.executionTimeoutMs,
-        readinessIntervalMs: 200,
-      });
-      console.log(`  nginx at ${nginx.base} in front of them`);
-    }
-    const base = nginx?.base ?? gateways[0]!.base;
+    let base: string;
+    ({ base, nginx } = await startInstances({
+      env: settings.env,
+      instances: INSTANCES,
+      resultsBase,
+      workDir,
+      config,
+      gateways,
+      accessLog: false,
+    }));
     const data: LoadData = { base, operations, shoppers, catalog, checkout };
     await preflight(base, shoppers, operations, catalog, checkout, 5);
 

@@ -817,6 +817,45 @@ export async function prepareRun(pool: pg.Pool, config: AppConfig, users: number
 }
 
 /**
+ * Starts `instances` gateways one after the other (several startups at once on a small machine
+ * only take longer), each pushed onto `gateways` as soon as it is up, so that the caller's
+ * teardown stops them even when a later one fails; with several, nginx in front of them
+ * (deploy/nginx/gateway.conf.template). Returns the base URL to send to.
+ */
+export async function startInstances(run: {
+  env: Record<string, string>;
+  instances: number;
+  resultsBase: string;
+  workDir: string;
+  config: AppConfig;
+  gateways: Gateway[];
+  /** nginx's access log, for the runs that read which upstream answered. */
+  accessLog: boolean;
+}): Promise<{ base: string; nginx: RunningNginx | undefined }> {
+  const several = run.instances > 1;
+  for (let i = 1; i <= run.instances; i++) {
+    const gateway = await startGateway(run.env, `${run.resultsBase}.gateway${several ? `-${i}` : ''}.log`);
+    run.gateways.push(gateway);
+    console.log(
+      `  gateway${several ? ` ${i}` : ''} started at ${gateway.base} (pid ${gateway.child.pid}, ` +
+        `output in ${relative(rootDir, gateway.logFile)})`,
+    );
+  }
+  if (!several) return { base: run.gateways[0]!.base, nginx: undefined };
+  const nginx = await startNginx({
+    upstreams: run.gateways.map(hostPort),
+    listenPort: await freePort(),
+    dir: join(run.workDir, 'nginx'),
+    bodyLimitBytes: run.config.http.bodyLimitBytes,
+    executionTimeoutMs: run.config.graphql.executionTimeoutMs,
+    accessLog: run.accessLog,
+    readinessIntervalMs: READINESS_INTERVAL_MS,
+  });
+  console.log(`  nginx at ${nginx.base} in front of them (deploy/nginx/gateway.conf.template)`);
+  return { base: nginx.base, nginx };
+}
+
+/**
  * After a run: stops nginx (keeping its error log with the results: refused connects and upstream
  * errors) and the gateways, removes the run's orders, carts and sessions unless --keep-data, and
  * its Redis keys and scratch folder.
@@ -1165,31 +1204,15 @@ async function main(): Promise<number> {
       if (gatewaySettings.fromUser.length > 0) {
         console.log(`  gateway settings from your environment: ${gatewaySettings.fromUser.join(', ')}`);
       }
-      // One after the other: several startups at once on a small machine only take longer.
-      for (let i = 1; i <= INSTANCES; i++) {
-        const gateway = await startGateway(
-          gatewaySettings.env,
-          `${resultsBase}.gateway${INSTANCES > 1 ? `-${i}` : ''}.log`,
-        );
-        gateways.push(gateway);
-        console.log(
-          `  gateway${INSTANCES > 1 ? ` ${i}` : ''} started at ${gateway.base} (pid ${gateway.child.pid}, ` +
-            `output in ${relative(rootDir, gateway.logFile)})`,
-        );
-      }
-      if (INSTANCES > 1) {
-        nginx = await startNginx({
-          upstreams: gateways.map(hostPort),
-          listenPort: await freePort(),
-          dir: join(workDir, 'nginx'),
-          bodyLimitBytes: config.http.bodyLimitBytes,
-          executionTimeoutMs: config.graphql.executionTimeoutMs,
-          accessLog: true,
-          readinessIntervalMs: READINESS_INTERVAL_MS,
-        });
-        console.log(`  nginx at ${nginx.base} in front of them (deploy/nginx/gateway.conf.template)`);
-      }
-      base = nginx?.base ?? gateways[0]!.base;
+      ({ base, nginx } = await startInstances({
+        env: gatewaySettings.env,
+        instances: INSTANCES,
+        resultsBase,
+        workDir,
+        config,
+        gateways,
+        accessLog: true,
+      }));
     } else {
       base = externalTarget!;
       console.log(`  target ${base} (external)`);
