@@ -1,7 +1,8 @@
 // Throughput benchmark (REQ 17.4, 17.5): the gateway against two references, in one run, on the same
 // seeded database and the same closed-loop load.
 //
-//   npm run bench [-- --duration 10 --warmup 3 --connections 10 --gate | --record --peers --only raw,apollo,CatalogPage]
+//   npm run bench [-- --duration 10 --warmup 3 --connections 10 --gate | --record --peers --only raw,apollo,CatalogPage
+//                    --set NAME=VALUE (a gateway setting for this run, for an A/B; repeatable)]
 //
 // Database: BENCH_DATABASE_URL, else DATABASE_URL, else postgres://postgres@127.0.0.1:5432/erp_bench; Redis:
 // REDIS_URL, else redis://127.0.0.1:6379. Seed first (see load/measure-operations.ts):
@@ -19,7 +20,9 @@
 //      Operations (manifest ids only, as the bench administrator): CatalogPage (50 products with variants
 //      and stock, pages 1-20), ProductDetail (100 SKUs), OrderHistory (20 orders with items, variants and
 //      payments; the 50 busiest customers), Me (with permissions), Checkout (submitCart of a fresh
-//      2-item cart per request).
+//      2-item cart per request). Then once more with RESPONSE_CACHE_ENABLED=false for CatalogPage and
+//      ProductDetail (keys CatalogPage:uncached, ProductDetail:uncached): every request executes, as
+//      a cache miss does and as the peer does on every request.
 //   4. with --peers, and when load/peers/postgraphile.ts exists: PostGraphile's catalog and order history.
 // Each target: a warm-up, then a measured closed loop (autocannon). Every answer is checked: a non-2xx or a
 // body with "errors" is an error. The gateway process reports what each request cost it (CPU, heap,
@@ -67,6 +70,8 @@ const { values } = parseArgs({
     record: { type: 'boolean', default: false },
     peers: { type: 'boolean', default: false },
     only: { type: 'string' },
+    // A gateway setting for this run, e.g. --set GRAPHQL_EXECUTOR=graphql-js (A/B of one change).
+    set: { type: 'string', multiple: true, default: [] },
   },
 });
 const DURATION = Number(values.duration);
@@ -78,6 +83,7 @@ if (!Number.isInteger(CONNECTIONS) || CONNECTIONS < 1) throw new Error('--connec
 if (values.gate && values.record) throw new Error('--gate and --record exclude each other');
 const ONLY = values.only ? new Set(values.only.split(',').map((s) => s.trim())) : undefined;
 if (values.record && ONLY) throw new Error('--record needs a full run (no --only)');
+if (values.record && values.set.length > 0) throw new Error('--record records the defaults (no --set)');
 
 /** REQ 17.4: a gateway operation may lose at most this share of its recorded ratio. */
 const GATE_TOLERANCE = 0.25;
@@ -88,6 +94,9 @@ const INITIAL_CARTS = 4_000;
 const HELLO_BODY = JSON.stringify({ query: '{ hello }' });
 const GATEWAY_OPERATIONS = ['CatalogPage', 'ProductDetail', 'OrderHistory', 'Me', 'Checkout'] as const;
 type GatewayOperation = (typeof GATEWAY_OPERATIONS)[number];
+/** Measured again on a gateway with the response cache off (key suffix UNCACHED): every request executes. */
+const UNCACHED_OPERATIONS: GatewayOperation[] = ['CatalogPage', 'ProductDetail'];
+const UNCACHED = ':uncached';
 
 const rootDir = findProjectRoot();
 const baselinePath = join(rootDir, 'load', 'bench-baseline.json');
@@ -170,6 +179,15 @@ const gatewaySettings: Record<string, string> = {
   COST_BUDGET_PER_HOUR: '1000000000000',
   FIELD_RATE_LIMIT_SCALE: '100000',
   CONFIG_FILE_WATCH: 'false',
+  ...Object.fromEntries(
+    values.set.map((setting) => {
+      const [name, ...value] = setting.split('=');
+      if (!name || value.length === 0 || !Object.hasOwn(configSpec, name)) {
+        throw new Error(`--set ${setting}: expected NAME=VALUE with a setting of src/config/spec.ts`);
+      }
+      return [name, value.join('=')];
+    }),
+  ),
 };
 /** Same secrets as the gateway child: tokens the harness signs verify there. Validates the settings first. */
 const gatewayConfig: AppConfig = loadConfig({ rootDir, env: gatewaySettings });
@@ -360,6 +378,16 @@ try {
     },
   ];
   const gatewayOps = GATEWAY_OPERATIONS.filter(wanted);
+  // The gateway is started twice: as deployed (response cache on), then with the response cache off for the catalog
+  // reads: what a cache miss costs, and the same work PostGraphile does on every request.
+  const gatewayRuns = [
+    { label: '', env: {}, operations: gatewayOps },
+    {
+      label: ' (no cache)',
+      env: { RESPONSE_CACHE_ENABLED: 'false' },
+      operations: UNCACHED_OPERATIONS.filter((operation) => wanted(`${operation}${UNCACHED}`)),
+    },
+  ].filter((run) => run.operations.length > 0);
   for (const ref of references) {
     if (!wanted(ref.key)) continue;
     const row: Row = { key: ref.key, name: ref.name, server: ref.server, gated: false };
@@ -379,24 +407,25 @@ try {
     );
     running = undefined;
     // Apollo hello stays up (idle) to be measured again after the gateway: the baseline is the mean of both.
-    if (ref.key === 'apollo' && gatewayOps.length > 0) apolloServer = server;
+    if (ref.key === 'apollo' && gatewayRuns.length > 0) apolloServer = server;
     else await server.stop();
   }
 
   // 3: the gateway.
-  if (gatewayOps.length > 0) {
-    const carts: CheckoutCarts | undefined = gatewayOps.includes('Checkout')
+  for (const gatewayRun of gatewayRuns) {
+    const keySuffix = gatewayRun.label ? UNCACHED : '';
+    const carts: CheckoutCarts | undefined = gatewayRun.operations.includes('Checkout')
       ? await prepareCheckout(database)
       : undefined;
     if (carts) await carts.add(INITIAL_CARTS);
-    console.log(`→ starting the gateway (NODE_ENV=production, safelist, Redis prefix ${keyPrefix})`);
+    console.log(`→ starting the gateway${gatewayRun.label} (NODE_ENV=production, safelist, Redis prefix ${keyPrefix})`);
     const started = performance.now();
     running = await startServer({
       name: 'gateway',
       script: 'load/bench/gateway-server.ts',
       cwd: rootDir,
-      env: gatewayEnv,
-      logFile: logFile('gateway'),
+      env: { ...gatewayEnv, ...gatewayRun.env },
+      logFile: logFile(`gateway${keySuffix.replace(':', '-')}`),
     });
     console.log(`  listening at ${running.url} after ${((performance.now() - started) / 1000).toFixed(1)} s`);
     const headers = { authorization: `Bearer ${session.token}` };
@@ -428,8 +457,13 @@ try {
         });
       },
     };
-    for (const operation of gatewayOps) {
-      const row: Row = { key: operation, name: `gateway ${operation}`, server: 'gateway', gated: true };
+    for (const operation of gatewayRun.operations) {
+      const row: Row = {
+        key: `${operation}${keySuffix}`,
+        name: `gateway ${operation}${gatewayRun.label}`,
+        server: 'gateway',
+        gated: true,
+      };
       rows.push(row);
       if (!ids.has(operation)) {
         row.skipped = `${operation} is not in ${gatewayConfig.graphql.persisted.manifests.map((p) => relative(rootDir, p)).join(', ')} (run npm run codegen)`;
@@ -447,7 +481,7 @@ try {
         note(`gateway ${operation} answers ${probe.status} ${probeText.slice(0, 300)}`);
       }
       const target: Target = {
-        key: operation,
+        key: row.key,
         name: row.name,
         url: running.url,
         headers,
@@ -687,7 +721,7 @@ if (values.record && exitCode === 0) {
 }
 
 const resultFile = join(resultsDir, `bench-${stamp}.json`);
-const logs = ['raw', 'apollo', 'gateway']
+const logs = ['raw', 'apollo', 'gateway', 'gateway-uncached']
   .map((name) => join(resultsDir, `bench-${stamp}-${name}.log`))
   .filter((file) => existsSync(file) && statSync(file).size > 0)
   .map((file) => relative(rootDir, file));

@@ -1,20 +1,34 @@
-import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
+import { Kind, type FieldNode, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 
-function collect(selectionSet: SelectionSetNode | undefined, info: GraphQLResolveInfo, names: Set<string>): void {
+/** Calls `visit` with every field of a selection set, through fragments and inline fragments. */
+function eachField(
+  selectionSet: SelectionSetNode | undefined,
+  info: GraphQLResolveInfo,
+  visit: (field: FieldNode) => void,
+): void {
   for (const selection of selectionSet?.selections ?? []) {
-    if (selection.kind === Kind.FIELD) names.add(selection.name.value);
-    else if (selection.kind === Kind.INLINE_FRAGMENT) collect(selection.selectionSet, info, names);
-    else collect(info.fragments[selection.name.value]?.selectionSet, info, names);
+    if (selection.kind === Kind.FIELD) visit(selection);
+    else if (selection.kind === Kind.INLINE_FRAGMENT) eachField(selection.selectionSet, info, visit);
+    else eachField(info.fragments[selection.name.value]?.selectionSet, info, visit);
   }
 }
 
 /**
  * The names of the fields selected directly below the field being resolved, through fragments
- * and inline fragments: what a resolver may fetch ahead for its children. `@skip`/`@include`
+ * and inline fragments, or below `path` (`selectedFieldNames(info, 'items', 'variants')`): what a
+ * resolver may fetch ahead for its children. `@skip`/`@include`
  * are not evaluated, so a field they leave out may still be named (fetched, then unused).
  */
-export function selectedFieldNames(info: GraphQLResolveInfo): Set<string> {
+export function selectedFieldNames(info: GraphQLResolveInfo, ...path: string[]): Set<string> {
+  // With a path: the selection sets of the fields of that name below, level by level.
+  let level = info.fieldNodes.map((node) => node.selectionSet);
+  for (const name of path) {
+    const next: (SelectionSetNode | undefined)[] = [];
+    for (const set of level)
+      eachField(set, info, (field) => field.name.value === name && next.push(field.selectionSet));
+    level = next;
+  }
   const names = new Set<string>();
-  for (const node of info.fieldNodes) collect(node.selectionSet, info, names);
+  for (const set of level) eachField(set, info, (field) => names.add(field.name.value));
   return names;
 }

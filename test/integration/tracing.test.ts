@@ -108,7 +108,8 @@ describe('tracing over OTLP/HTTP', () => {
   it('continues the caller’s trace: HTTP, GraphQL, resolver, SQL and Redis spans in one tree', async () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const callerSpan = '00f067aa0ba902b7';
-    const res = await post('{ products(limit: 2) { items { id variants { id } } } }', {
+    // Two statements: the catalog page (variants nested in it) and the warehouses.
+    const res = await post('{ products(limit: 2) { items { id variants { id } } } warehouses { id } }', {
       traceparent: `00-${traceId}-${callerSpan}-01`,
     });
     expect(res.status).toBe(200);

@@ -1,9 +1,7 @@
-import DataLoader from 'dataloader';
 import { PrimedLoader } from '../../graphql/primed-loader.js';
 import type { Prisma } from '../../platform/db/index.js';
 
-type ProductRow = Awaited<ReturnType<Prisma['product']['findUniqueOrThrow']>>;
-type VariantRow = Awaited<ReturnType<Prisma['productVariant']['findUniqueOrThrow']>>;
+import type { ProductRow, VariantRow } from './catalog-page.js';
 
 function byKey<K, V>(keys: readonly K[], rows: V[], keyOf: (row: V) => K): (V | null)[] {
   const map = new Map(rows.map((row) => [keyOf(row), row]));
@@ -26,14 +24,15 @@ export const loaderKeys = { byKey, groupBy };
 /** Per-request batch loaders of the catalog (REQ 6.3): one statement per level, whatever N is. */
 export function createCatalogLoaders(prisma: Prisma) {
   return {
-    // Primed by the order history's statement; `loadNow` answers those at once.
+    // Primed by the order history's and the catalog page's statements; `loadNow` answers those at once.
     productById: new PrimedLoader<string, ProductRow | null>(async (ids) =>
       byKey(ids, await prisma.product.findMany({ where: { id: { in: [...ids] } } }), (p) => p.id),
     ),
     variantById: new PrimedLoader<string, VariantRow | null>(async (ids) =>
       byKey(ids, await prisma.productVariant.findMany({ where: { id: { in: [...ids] } } }), (v) => v.id),
     ),
-    variantsByProductId: new DataLoader<string, VariantRow[]>(async (productIds) =>
+    // Primed by the catalog page's statement.
+    variantsByProductId: new PrimedLoader<string, VariantRow[]>(async (productIds) =>
       groupBy(
         productIds,
         await prisma.productVariant.findMany({

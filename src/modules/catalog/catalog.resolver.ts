@@ -1,6 +1,9 @@
-import { Args, Ctx, Directive, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Args, Ctx, Directive, FieldResolver, Info, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { GraphQLContext } from '../../graphql/context.js';
+import { toPage } from '../../graphql/pagination.js';
 import { loadRequired } from '../../graphql/primed-loader.js';
+import { selectedFieldNames } from '../../graphql/selection.js';
 import { StockLevel } from '../inventory/index.js';
 import {
   AddVariantArgs,
@@ -41,8 +44,28 @@ export class ProductResolver {
   @Directive('@public')
   @Directive('@cacheControl(maxAge: 30)')
   @Query(() => ProductPage, { description: 'Products, filtered, sorted and paginated.' })
-  products(@Args(() => ListProductsArgs) args: ListProductsArgs, @Ctx() ctx: GraphQLContext) {
-    return listProducts(ctx, args);
+  async products(
+    @Args(() => ListProductsArgs) args: ListProductsArgs,
+    @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
+  ) {
+    // The variants, stock levels and warehouses the query asks for come in the same statement.
+    const page = await listProducts(ctx, args, {
+      variants: selectedFieldNames(info, 'items').has('variants'),
+      stockLevels: selectedFieldNames(info, 'items', 'variants').has('stockLevels'),
+      warehouses: selectedFieldNames(info, 'items', 'variants', 'stockLevels').has('warehouse'),
+    });
+    const { catalog, inventory } = ctx.loaders;
+    for (const product of page.items) catalog.productById.prime(product.id, product);
+    for (const [productId, variants] of page.variantsByProductId ?? []) {
+      catalog.variantsByProductId.prime(productId, variants);
+      for (const variant of variants) catalog.variantById.prime(variant.id, variant);
+    }
+    for (const [variantId, levels] of page.stockLevelsByVariantId ?? []) {
+      inventory.stockLevelsByVariantId.prime(variantId, levels);
+    }
+    for (const warehouse of page.warehouses ?? []) inventory.warehouseById.prime(warehouse.id, warehouse);
+    return toPage(page.items, page.totalCount, args);
   }
 
   @Directive('@auth(anyOf: [CATALOG_WRITE])')
@@ -61,7 +84,7 @@ export class ProductResolver {
 
   @FieldResolver(() => [ProductVariant], { description: 'The variants of this product, by SKU.' })
   variants(@Root() product: Product, @Ctx() ctx: GraphQLContext) {
-    return ctx.loaders.catalog.variantsByProductId.load(product.id);
+    return ctx.loaders.catalog.variantsByProductId.loadNow(product.id);
   }
 }
 
@@ -94,6 +117,6 @@ export class ProductVariantResolver {
   @Directive('@cacheControl(maxAge: 10)')
   @FieldResolver(() => [StockLevel], { description: 'Stock of this variant in each warehouse that holds it.' })
   stockLevels(@Root() variant: ProductVariant, @Ctx() ctx: GraphQLContext) {
-    return ctx.loaders.inventory.stockLevelsByVariantId.load(variant.id);
+    return ctx.loaders.inventory.stockLevelsByVariantId.loadNow(variant.id);
   }
 }

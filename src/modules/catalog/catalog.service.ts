@@ -1,6 +1,5 @@
 import type { Prisma as PrismaTypes } from '../../generated/prisma/client.js';
 import { ConflictError, NotFoundError } from '../../errors/index.js';
-import { containsText, skipTake, toPage, toPrismaOrderBy, SortDirection, type Page } from '../../graphql/pagination.js';
 import type { ServiceContext } from '../../platform/service-context.js';
 import type {
   CreateProductInput,
@@ -9,32 +8,13 @@ import type {
   UpdateProductInput,
   UpdateVariantInput,
 } from './catalog.inputs.js';
-import { PRODUCT_ORDER_COLUMNS, ProductOrderField } from './catalog.types.js';
+import { loadProductPage, type ProductPageRows, type ProductPageShape } from './catalog-page.js';
 
 type Ctx = Pick<ServiceContext, 'prisma' | 'runInTransaction' | 'signal'>;
 
-export async function listProducts(ctx: Ctx, args: ListProductsArgs): Promise<Page<unknown>> {
-  const f = args.filter;
-  const where: PrismaTypes.ProductWhereInput = {
-    ...(f?.status ? { status: f.status } : {}),
-    ...(f?.search
-      ? {
-          OR: [{ name: containsText(f.search) }, { sku: containsText(f.search) }],
-        }
-      : {}),
-    ...(f?.createdFrom || f?.createdTo
-      ? { createdAt: { ...(f.createdFrom ? { gte: f.createdFrom } : {}), ...(f.createdTo ? { lt: f.createdTo } : {}) } }
-      : {}),
-  };
-  const orderBy = toPrismaOrderBy(args.orderBy, PRODUCT_ORDER_COLUMNS, {
-    field: ProductOrderField.CREATED_AT,
-    direction: SortDirection.DESC,
-  });
-  const [items, total] = await Promise.all([
-    ctx.prisma.product.findMany({ where, orderBy, ...skipTake(args) }),
-    ctx.prisma.product.count({ where }),
-  ]);
-  return toPage(items, total, args);
+/** A page of products with what the query asks for below them (`loadProductPage`: one statement). */
+export function listProducts(ctx: Ctx, args: ListProductsArgs, shape: ProductPageShape): Promise<ProductPageRows> {
+  return loadProductPage(ctx.prisma, args, shape);
 }
 
 export async function getProductBySku(ctx: Ctx, sku: string) {

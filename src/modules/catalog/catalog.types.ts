@@ -17,12 +17,15 @@ export enum ProductOrderField {
 }
 registerEnumType(ProductOrderField, { name: 'ProductOrderField', description: 'Fields products can be sorted by.' });
 
-/** REQ 2.2: the one table from sort enum to column for products. */
+/**
+ * REQ 2.2: the one table from sort enum to column for products. These are SQL columns: the catalog
+ * page is one hand-written statement (catalog-page.ts), and only these fixed names reach it.
+ */
 export const PRODUCT_ORDER_COLUMNS: Readonly<Record<ProductOrderField, string>> = {
   NAME: 'name',
   SKU: 'sku',
-  CREATED_AT: 'createdAt',
-  UPDATED_AT: 'updatedAt',
+  CREATED_AT: 'created_at',
+  UPDATED_AT: 'updated_at',
   STATUS: 'status',
 };
 

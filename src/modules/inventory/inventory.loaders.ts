@@ -1,17 +1,14 @@
-import DataLoader from 'dataloader';
+import { PrimedLoader } from '../../graphql/primed-loader.js';
 import type { Prisma } from '../../platform/db/index.js';
-import { loaderKeys } from '../catalog/index.js';
+import { loaderKeys, type LevelRow, type WarehouseRow } from '../catalog/index.js';
 
-type WarehouseRow = Awaited<ReturnType<Prisma['warehouse']['findUniqueOrThrow']>>;
-type LevelRow = Awaited<ReturnType<Prisma['inventoryLevel']['findUniqueOrThrow']>>;
-
-/** Per-request batch loaders of inventory (REQ 6.3). */
+/** Per-request batch loaders of inventory (REQ 6.3); the catalog page's statement primes both. */
 export function createInventoryLoaders(prisma: Prisma) {
   return {
-    warehouseById: new DataLoader<string, WarehouseRow | null>(async (ids) =>
+    warehouseById: new PrimedLoader<string, WarehouseRow | null>(async (ids) =>
       loaderKeys.byKey(ids, await prisma.warehouse.findMany({ where: { id: { in: [...ids] } } }), (w) => w.id),
     ),
-    stockLevelsByVariantId: new DataLoader<string, LevelRow[]>(async (variantIds) =>
+    stockLevelsByVariantId: new PrimedLoader<string, LevelRow[]>(async (variantIds) =>
       loaderKeys.groupBy(
         variantIds,
         await prisma.inventoryLevel.findMany({

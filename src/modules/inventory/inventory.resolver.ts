@@ -1,6 +1,7 @@
 import { Args, Ctx, Directive, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { NotFoundError } from '../../errors/index.js';
 import type { GraphQLContext } from '../../graphql/context.js';
+import { loadRequired } from '../../graphql/primed-loader.js';
 import { ProductVariant } from '../catalog/index.js';
 import {
   AdjustStockArgs,
@@ -47,12 +48,6 @@ async function loadVariant(ctx: GraphQLContext, id: string) {
   return variant;
 }
 
-async function loadWarehouse(ctx: GraphQLContext, id: string) {
-  const warehouse = await ctx.loaders.inventory.warehouseById.load(id);
-  if (!warehouse) throw new NotFoundError('Warehouse', id);
-  return warehouse;
-}
-
 @Resolver(() => StockLevel)
 export class StockLevelResolver {
   @Directive('@auth(anyOf: [INVENTORY_READ])')
@@ -78,7 +73,8 @@ export class StockLevelResolver {
 
   @FieldResolver(() => Warehouse, { description: 'The warehouse holding it.' })
   warehouse(@Root() level: StockLevel, @Ctx() ctx: GraphQLContext) {
-    return loadWarehouse(ctx, level.warehouseId);
+    // At once when the catalog page primed it.
+    return loadRequired(ctx.loaders.inventory.warehouseById, level.warehouseId, 'Warehouse');
   }
 }
 
@@ -97,6 +93,6 @@ export class StockAdjustmentResolver {
 
   @FieldResolver(() => Warehouse, { description: 'The warehouse where it changed.' })
   warehouse(@Root() adjustment: StockAdjustment, @Ctx() ctx: GraphQLContext) {
-    return loadWarehouse(ctx, adjustment.warehouseId);
+    return loadRequired(ctx.loaders.inventory.warehouseById, adjustment.warehouseId, 'Warehouse');
   }
 }

@@ -1,12 +1,11 @@
 import { Decimal } from '../../generated/prisma/internal/prismaNamespace.js';
 import type { OrderStatus, PaymentMethod, PaymentStatus, ProductStatus } from '../../generated/prisma/enums.js';
 import type { Prisma } from '../../platform/db/index.js';
+import type { ProductRow, VariantRow } from '../catalog/index.js';
 
 export type OrderRow = Awaited<ReturnType<Prisma['order']['findUniqueOrThrow']>>;
 export type OrderItemRow = Awaited<ReturnType<Prisma['orderItem']['findUniqueOrThrow']>>;
 export type PaymentRow = Awaited<ReturnType<Prisma['payment']['findUniqueOrThrow']>>;
-export type VariantRow = Awaited<ReturnType<Prisma['productVariant']['findUniqueOrThrow']>>;
-export type ProductRow = Awaited<ReturnType<Prisma['product']['findUniqueOrThrow']>>;
 
 /** What a `customer.orders` field asks for below the orders themselves. */
 export interface RecentOrdersKey {

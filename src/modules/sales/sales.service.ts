@@ -43,7 +43,7 @@ import {
   PAYMENT_ORDER_COLUMNS,
   PaymentOrderField,
 } from './sales.types.js';
-import type { VariantRow } from './recent-orders.js';
+import type { VariantRow } from '../catalog/index.js';
 
 type Ctx = Pick<ServiceContext, 'prisma' | 'runInTransaction' | 'signal' | 'actor'>;
 
