@@ -55,17 +55,26 @@ export interface SecretVerdict {
   reason?: string;
 }
 
-let estimator: ZxcvbnFactory | undefined;
+/**
+ * Held weakly: secrets are judged when the configuration loads or reloads, and the estimator's
+ * ranked dictionaries (about 15 MB of heap) would otherwise stay for the life of the process.
+ * A load judges all its secrets in one synchronous pass, which keeps it alive for that pass.
+ */
+let estimator: WeakRef<ZxcvbnFactory> | undefined;
 
 function getEstimator(): ZxcvbnFactory {
-  estimator ??= new ZxcvbnFactory({
-    dictionary: { ...zxcvbnCommon.dictionary, ...zxcvbnEn.dictionary },
-    graphs: zxcvbnCommon.adjacencyGraphs,
-    maxLength: SCORED_PREFIX,
-    // l33t matching costs ~300 ms per long string and adds nothing for machine secrets.
-    l33tMaxSubstitutions: 0,
-  });
-  return estimator;
+  let live = estimator?.deref();
+  if (!live) {
+    live = new ZxcvbnFactory({
+      dictionary: { ...zxcvbnCommon.dictionary, ...zxcvbnEn.dictionary },
+      graphs: zxcvbnCommon.adjacencyGraphs,
+      maxLength: SCORED_PREFIX,
+      // l33t matching costs ~300 ms per long string and adds nothing for machine secrets.
+      l33tMaxSubstitutions: 0,
+    });
+    estimator = new WeakRef(live);
+  }
+  return live;
 }
 
 /**
