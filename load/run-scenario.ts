@@ -2,7 +2,9 @@
 //
 //   npm run load -- <scenario> [--target URL] [--users N] [--keep-data] [--flow NAME]
 //                              [--instances N] [--stop-one-at SECONDS] [--rate-scale F]
+//                              [--generator artillery|lean]
 //   npm run load -- short                          # the < 2 minute regression run
+//   npm run load -- short --generator lean         # the same files, generated at a fraction of the CPU
 //   npm run load -- baseline --target http://127.0.0.1:4000
 //   npm run load -- baseline --instances 3 --stop-one-at 60   # behind nginx, one SIGTERMed
 //
@@ -17,7 +19,8 @@
 // nginx (load/cluster/nginx.ts, deploy/nginx/gateway.conf.template) and sends the load to nginx;
 // --stop-one-at SECONDS sends SIGTERM to the first instance that far into the run, which must exit 0
 // without a single failed request. --rate-scale F multiplies every phase's arrival rate (what a small
-// machine sustains; the thresholds stay those of the scenario).
+// machine sustains; the thresholds stay those of the scenario). --generator lean sends the load with
+// load/lean-generator.ts instead of artillery: the same scenario files, arguments and report shape.
 // With --target the gateway runs elsewhere: DATABASE_URL must be its database and the signing
 // secret (JWT_SECRETS, JWT_ISSUER, JWT_AUDIENCE) its own, read like the gateway reads them
 // (a local `npm start` in development keeps its generated secret in .data/, found automatically).
@@ -29,12 +32,12 @@
 // what load runs leave behind: their carts, orders, stock movements and sessions, with the stock
 // put back as it was; the users stay for the next run. One load run per database at a time.
 //
-// While artillery runs, each started gateway's RSS and CPU are sampled from /proc every second and
+// While the load generator runs, each started gateway's RSS and CPU are sampled from /proc every second and
 // its heap from its own metrics listener (METRICS_PORT) every second (heapOf: post-GC floors).
 //
-// The artillery report goes to load/results/load-<scenario>-<time>.json, the summary printed at
+// The generator's report goes to load/results/load-<scenario>-<time>.json, the summary printed at
 // the end to ...summary.json, the started gateway's output to ...gateway.log. Exits 1 when a
-// threshold of the scenario fails (artillery's ensure checks, or the runnerChecks), 2 on bad usage.
+// threshold of the scenario fails (the ensure checks of the generator, or the runnerChecks), 2 on bad usage.
 // Imported (load/measure-overload.ts), it runs nothing: the exported helpers start gateways the
 // same way and prepare and clean up the same data.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -47,7 +50,6 @@ import {
   mkdtempSync,
   readFileSync,
   readdirSync,
-  realpathSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -55,7 +57,6 @@ import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse as parseDotenv } from 'dotenv';
 import pg from 'pg';
@@ -68,6 +69,14 @@ import { createLogger } from '../src/observability/logger.js';
 import { findProjectRoot } from '../src/platform/project-root.js';
 import { createRedis, waitForRedis } from '../src/platform/redis/redis.js';
 import { startNginx, type RunningNginx } from './cluster/nginx.js';
+import {
+  type ArtilleryReport,
+  LOAD_GENERATORS,
+  type LoadGenerator,
+  type Phase,
+  phaseSeconds as seconds,
+  runAsCommand,
+} from './lean-generator.js';
 
 // ------------------------------------------------------------------ constants
 
@@ -116,13 +125,7 @@ export const OPERATIONS = [
 
 interface ScenarioFile {
   config?: {
-    phases?: {
-      duration?: number | string;
-      pause?: number | string;
-      name?: string;
-      arrivalRate?: number;
-      rampTo?: number;
-    }[];
+    phases?: Phase[];
     runnerChecks?: {
       maxP999Ms?: number;
       maxRssMb?: number;
@@ -130,15 +133,6 @@ interface ScenarioFile {
       maxHeapGrowthPercent?: number;
     };
   };
-}
-
-function seconds(duration: number | string | undefined): number {
-  if (typeof duration === 'number') return duration;
-  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h)?$/.exec(String(duration ?? '0').trim());
-  if (!match) throw new Error(`cannot read the phase duration "${String(duration)}"`);
-  const n = Number(match[1]);
-  const unit = match[2] ?? 's';
-  return unit === 'ms' ? n / 1000 : unit === 'm' || unit === 'min' ? n * 60 : unit === 'h' ? n * 3600 : n;
 }
 
 // ------------------------------------------------------------------ the gateway's settings
@@ -480,7 +474,7 @@ type Usage = NonNullable<ReturnType<typeof usageOf>>;
 interface StoppedGateway {
   instance: number;
   pid: number | undefined;
-  /** Seconds into the artillery run. */
+  /** Seconds into the load generator's run. */
   signalledAtSeconds: number;
   exitCode: number | null;
   shutdownSeconds: number;
@@ -952,10 +946,20 @@ export async function preflight(
   }
 }
 
-function runArtillery(args: string[], extraEnv: Record<string, string>): { pid?: number; done: Promise<number> } {
+/**
+ * The load generator as a child process: `artillery run <args>`, or load/lean-generator.ts with the
+ * same arguments (run like the gateway, under tsx).
+ */
+function runGenerator(
+  generator: LoadGenerator,
+  args: string[],
+  extraEnv: Record<string, string>,
+): { pid?: number; done: Promise<number> } {
   const bin = join(rootDir, 'node_modules', 'artillery', 'bin', 'run');
-  if (!existsSync(bin)) throw new Error('artillery is not installed: npm install');
-  const child = spawn(process.execPath, [bin, ...args], {
+  if (generator === 'artillery' && !existsSync(bin)) throw new Error('artillery is not installed: npm install');
+  const command =
+    generator === 'artillery' ? [bin, 'run', ...args] : ['--import', 'tsx', join('load', 'lean-generator.ts'), ...args];
+  const child = spawn(process.execPath, command, {
     cwd: rootDir,
     env: { ...env, ...extraEnv },
     stdio: 'inherit',
@@ -971,17 +975,6 @@ function runArtillery(args: string[], extraEnv: Record<string, string>): { pid?:
     }),
   );
   return { pid: child.pid, done };
-}
-
-interface ArtilleryReport {
-  aggregate: {
-    counters: Record<string, number>;
-    summaries: Record<string, Record<string, number>>;
-    firstCounterAt?: number;
-    lastCounterAt?: number;
-    firstMetricAt?: number;
-    lastMetricAt?: number;
-  };
 }
 
 function summarize(report: ArtilleryReport, plannedSeconds: number) {
@@ -1052,6 +1045,7 @@ function cli() {
       instances: { type: 'string', default: '1' },
       'stop-one-at': { type: 'string' },
       'rate-scale': { type: 'string', default: '1' },
+      generator: { type: 'string', default: 'artillery' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -1063,7 +1057,7 @@ function cli() {
   const USAGE =
     `usage: npm run load -- <${SCENARIOS.join('|')}> [--target URL] [--users N] [--keep-data] ` +
     `[--flow browse|'product detail'|'order history'|me|checkout] [--instances N] [--stop-one-at SECONDS] ` +
-    `[--rate-scale F]`;
+    `[--rate-scale F] [--generator ${LOAD_GENERATORS.join('|')}]`;
 
   const scenario = positionals[0];
   if (flags.help || !scenario || positionals.length > 1) {
@@ -1104,6 +1098,11 @@ function cli() {
     console.error(`--rate-scale must be a number above 0\n${USAGE}`);
     process.exit(2);
   }
+  const GENERATOR = flags.generator as LoadGenerator;
+  if (!LOAD_GENERATORS.includes(GENERATOR)) {
+    console.error(`unknown load generator "${flags.generator}": one of ${LOAD_GENERATORS.join(', ')}\n${USAGE}`);
+    process.exit(2);
+  }
 
   const scenarioFile = join(scenariosDir, `${scenario}.yml`);
   const scenarioSpec = parseYaml(readFileSync(scenarioFile, 'utf8')) as ScenarioFile;
@@ -1136,6 +1135,7 @@ function cli() {
     INSTANCES,
     STOP_ONE_AT,
     RATE_SCALE,
+    GENERATOR,
     scenarioFile,
     phases,
     plannedSeconds,
@@ -1153,6 +1153,7 @@ async function main(): Promise<number> {
     INSTANCES,
     STOP_ONE_AT,
     RATE_SCALE,
+    GENERATOR,
     scenarioFile,
     phases,
     plannedSeconds,
@@ -1166,7 +1167,7 @@ async function main(): Promise<number> {
     .toISOString()
     .replace(/\.\d+Z$/, 'Z')
     .replace(/:/g, '-');
-  /** load/results/load-<scenario>-<time>: .json (artillery), .summary.json, .gateway.log (.gateway-N.log) */
+  /** load/results/load-<scenario>-<time>: .json (the generator's report), .summary.json, .gateway.log (.gateway-N.log) */
   const resultsBase = join(resultsDir, `load-${scenario}-${stamp}`);
   const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 4 });
   const redisKeyPrefix = `load:${scenario}:${randomBytes(4).toString('hex')}:`;
@@ -1187,6 +1188,7 @@ async function main(): Promise<number> {
     console.log(
       `  planned ${plannedSeconds} s; database ${dbLabel}; ${USERS} shoppers; ` +
         (flags.flow ? `only the ${flags.flow} flow` : 'the full mix') +
+        `; load generator ${GENERATOR}` +
         (scaledPhases
           ? `; arrival rates × ${RATE_SCALE}: ${scaledPhases.map((p) => p.arrivalRate ?? '-').join(', ')}/s`
           : ''),
@@ -1218,9 +1220,9 @@ async function main(): Promise<number> {
       console.log(`  target ${base} (external)`);
     }
     await preflight(base, shoppers, operations, catalog, checkout, 10);
-    console.log('  preflight ok: every flow of the mix works; starting artillery\n');
+    console.log(`  preflight ok: every flow of the mix works; starting the load generator (${GENERATOR})\n`);
 
-    // Gateway memory and CPU while artillery runs (only for gateways started here), artillery's CPU,
+    // Gateway memory and CPU while the generator runs (only for gateways started here), its CPU,
     // and how busy the whole machine was.
     const samples = gateways.map((): UsageSample[] => []);
     let generatorStart: number | undefined;
@@ -1259,9 +1261,9 @@ async function main(): Promise<number> {
     const heapSampler = setInterval(() => void sampleHeap(), HEAP_SAMPLE_MS);
 
     const reportFile = `${resultsBase}.json`;
-    const artillery = runArtillery(
+    const generator = runGenerator(
+      GENERATOR,
       [
-        'run',
         join(scenariosDir, 'common.yml'),
         scenarioFile,
         '--target',
@@ -1276,12 +1278,12 @@ async function main(): Promise<number> {
       ],
       { LOAD_DATA_FILE: dataFile, ARTILLERY_DISABLE_TELEMETRY: 'true' },
     );
-    generatorPid = artillery.pid;
+    generatorPid = generator.pid;
     const stopping =
       STOP_ONE_AT !== undefined && nginx
-        ? stopOneLater(gateways, 1, nginx, startedAt, STOP_ONE_AT, artillery.done)
+        ? stopOneLater(gateways, 1, nginx, startedAt, STOP_ONE_AT, generator.done)
         : undefined;
-    const artilleryCode = await artillery.done;
+    const generatorCode = await generator.done;
     const stopped = await stopping;
     clearInterval(sampler);
     clearInterval(heapSampler);
@@ -1306,8 +1308,8 @@ async function main(): Promise<number> {
         : undefined;
 
     if (!existsSync(reportFile)) {
-      console.error(`artillery wrote no report (exit code ${artilleryCode})`);
-      return artilleryCode || 1;
+      console.error(`the load generator (${GENERATOR}) wrote no report (exit code ${generatorCode})`);
+      return generatorCode || 1;
     }
     const summary = summarize(JSON.parse(readFileSync(reportFile, 'utf8')) as ArtilleryReport, plannedSeconds);
 
@@ -1417,7 +1419,7 @@ async function main(): Promise<number> {
     if (machine) {
       console.log(
         `machine: ${machine.cores} cores, ${machine.busyPercent}% busy during the run (all of it: load generator, ` +
-          `gateway, database, other work); the load generator (artillery) used ` +
+          `gateway, database, other work); the load generator (${GENERATOR}) used ` +
           `${machine.loadGeneratorCpuPercentOfOneCore ?? '-'}% of a core`,
       );
     }
@@ -1470,12 +1472,12 @@ async function main(): Promise<number> {
       }
     }
     const failedChecks = checks.filter((c) => c.ok === false).map((c) => c.check);
-    const passed = artilleryCode === 0 && failedChecks.length === 0;
+    const passed = generatorCode === 0 && failedChecks.length === 0;
     console.log(
       passed
         ? 'result: PASS'
         : `result: FAIL (${[
-            ...(artilleryCode !== 0 ? [`artillery exit code ${artilleryCode}: see its Checks above`] : []),
+            ...(generatorCode !== 0 ? [`${GENERATOR} exit code ${generatorCode}: see its Checks above`] : []),
             ...failedChecks,
           ].join('; ')})`,
     );
@@ -1497,13 +1499,14 @@ async function main(): Promise<number> {
           users: USERS,
           flow: flags.flow ?? 'mix',
           rateScale: RATE_SCALE,
+          generator: GENERATOR,
           passed,
           ...summary,
           gateway: gatewayUsage,
           gateways: cluster,
           stoppedGateway: stopped,
           machine,
-          artilleryExitCode: artilleryCode,
+          generatorExitCode: generatorCode,
           runnerChecks: checks,
         },
         null,
@@ -1526,12 +1529,4 @@ async function main(): Promise<number> {
 }
 
 // Run as a command (npm run load); imported (load/measure-overload.ts), only the helpers above.
-if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-      process.exit(1);
-    },
-  );
-}
+runAsCommand(import.meta.url, main);
