@@ -1,7 +1,6 @@
 import { loadConfig, type AppConfig } from '../../config/index.js';
 import { createLogger, type Logger } from '../../observability/logger.js';
 import { findProjectRoot } from '../project-root.js';
-import { startEmbeddedPostgres } from './embedded.js';
 
 export interface CliDatabase {
   config: AppConfig;
@@ -22,6 +21,7 @@ export async function openCliDatabase(): Promise<CliDatabase> {
   if (config.database.url !== undefined) {
     return { config, logger, rootDir, url: config.database.url, stop: async () => undefined };
   }
+  const { startEmbeddedPostgres } = await import('./embedded.js');
   const embedded = await startEmbeddedPostgres({ ...config.database.embedded, logger });
   return { config, logger, rootDir, url: embedded.connectionString, stop: () => embedded.stop() };
 }
