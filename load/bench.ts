@@ -70,7 +70,7 @@ const { values } = parseArgs({
     record: { type: 'boolean', default: false },
     peers: { type: 'boolean', default: false },
     only: { type: 'string' },
-    // A gateway setting for this run, e.g. --set GRAPHQL_EXECUTOR=graphql-js (A/B of one change).
+    // A gateway setting for this run, e.g. --set DATABASE_POOL_SIZE=20 (A/B of one change).
     set: { type: 'string', multiple: true, default: [] },
   },
 });

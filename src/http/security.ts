@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import underPressure from '@fastify/under-pressure';
 import type { FastifyInstance } from 'fastify';
+import helmet from 'helmet';
 import type { AppConfig } from '../config/index.js';
 import type { Logger } from '../observability/logger.js';
 
@@ -47,7 +47,9 @@ export async function registerSecurity(
   onShed: (reason: 'event_loop_delay' | 'heap') => void = () => undefined,
 ): Promise<void> {
   const sandbox = config.graphql.sandbox;
-  await server.register(helmet, {
+  // helmet's middleware built once: @fastify/helmet built it again on every request (its
+  // directives parsed and its header names dashed per request: 4% of a cached catalog read's CPU).
+  const securityHeaders = helmet({
     contentSecurityPolicy: {
       // Exactly the directives below: helmet's defaults would add looser ones (style-src https:…).
       useDefaults: false,
@@ -73,6 +75,9 @@ export async function registerSecurity(
     frameguard: { action: 'deny' },
     referrerPolicy: { policy: 'no-referrer' },
     crossOriginEmbedderPolicy: !sandbox,
+  });
+  server.addHook('onRequest', (request, reply, done) => {
+    securityHeaders(request.raw, reply.raw, (error?: unknown) => done(error as Error | undefined));
   });
 
   const allowed = new Set(config.http.corsOrigins);

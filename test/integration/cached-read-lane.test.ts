@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observability/logger.js';
 import { createRedis, type RedisClient } from '../../src/platform/redis/redis.js';
@@ -162,6 +163,36 @@ describe('cached-read lane', () => {
     expect(refused.status).toBe(401);
     expect(refused.body.errors?.[0]?.extensions.code).toBe('UNAUTHENTICATED');
     expect(refused.body.data ?? null).toBeNull();
+  });
+
+  it('reads revocation with the charge: a revoked token or session is refused on a hit, a live one served', async () => {
+    const { tag } = await seedFixture(a.database);
+    const sku = `P-${tag}`;
+    await settle(() => productDetail(a, sku));
+    const tokenUser = await createTestUser(a, ['CUSTOMER']);
+    const sessionUser = await createTestUser(a, ['CUSTOMER']);
+    const claims = (h: Record<string, string>) => decodeJwt(h.authorization!.slice('Bearer '.length));
+    // Redis forgot that this session was confirmed: the hit asks the database, which says live,
+    // and remembers it again.
+    const live = `${prefix}session:live:${String(claims(tokenUser.headers).sid)}`;
+    await raw.del(live);
+    expect((await productDetail(a, sku, tokenUser.headers)).body.data?.productBySku?.name).toBeTruthy();
+    expect(await raw.get(live)).toBe('1');
+    expect((await productDetail(a, sku, sessionUser.headers)).status).toBe(200);
+
+    const token = claims(tokenUser.headers);
+    await a.app.identity.revocations.revokeToken(String(token.jti), token.exp!);
+    await a.app.identity.revocations.revokeSessions([String(claims(sessionUser.headers).sid)]);
+    for (const user of [tokenUser, sessionUser]) {
+      const refused = await productDetail(a, sku, user.headers);
+      expect(refused.status).toBe(401);
+      expect(refused.body.errors?.[0]?.extensions.code).toBe('UNAUTHENTICATED');
+      expect(refused.body.data ?? null).toBeNull();
+    }
+    // The entry is still there for everyone else.
+    const served = await productDetail(a, sku);
+    expect(served.status).toBe(200);
+    expect(served.body.data?.productBySku?.name).toBeTruthy();
   });
 
   it('a product change reaches every instance at once; older entries are never served', async () => {

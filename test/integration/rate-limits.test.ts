@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/observability/logger.js';
+import { createRedis, waitForRedis } from '../../src/platform/redis/redis.js';
+import { REDIS_URL } from '../helpers/databases.js';
 import { createTestUser, gql, startTestApp, uniqueTag, type TestApp } from '../helpers/kit.js';
 
 const HEALTH = '{ health { status } }';
@@ -61,6 +64,21 @@ describe('rate limits and cost budgets (003 SEC-002)', () => {
     expect(Number(over.body.errors?.[0]?.extensions.retryAfterSeconds)).toBeGreaterThan(0);
     // Another address is unaffected.
     expect((await gql(a.url, HEALTH, undefined, fromIp(freshIp()))).status).toBe(200);
+  });
+
+  it('a Redis that lost its scripts (SCRIPT FLUSH, a restart) is given them again: the shared count goes on', async () => {
+    const ip = freshIp();
+    for (let i = 0; i < 2; i += 1) expect((await gql(b.url, HEALTH, undefined, fromIp(ip))).status).toBe(200);
+    const raw = createRedis({ url: REDIS_URL, logger: createLogger({ level: 'error' }) });
+    try {
+      expect(await waitForRedis(raw)).toBe(true);
+      await raw.script('FLUSH');
+    } finally {
+      raw.disconnect();
+    }
+    // Counted in Redis, not per instance (a's own memory has seen none of the first two).
+    for (let i = 0; i < 3; i += 1) expect((await gql(a.url, HEALTH, undefined, fromIp(ip))).status).toBe(200);
+    expect((await gql(a.url, HEALTH, undefined, fromIp(ip))).status).toBe(429);
   });
 
   it('per user: the 5th request in an hour is refused whatever the address', async () => {

@@ -31,6 +31,8 @@ export interface ChargeOutcome {
   /** The cost budget after this request (absent for allowlisted callers). */
   report?: CostReport;
   refused?: { message: string; retryAfterSeconds: number };
+  /** The values of the keys the caller asked to read with the charge (`charge`'s `reads`), when Redis had them read. */
+  values?: (string | null)[];
 }
 
 export interface CostReport {
@@ -43,15 +45,19 @@ export interface CostReport {
  * Charges one request to the windows per client IP (per minute) and per user (per hour), and to
  * the cost budget per caller per hour like GitHub's and Shopify's (003 SEC-002). Shared by the
  * plugin below and the cached-read lane (src/graphql/cached-read-lane.ts), so a request costs the
- * same whichever path serves it.
+ * same whichever path serves it. `reads`: Redis keys to read in the same round trip (the lane
+ * reads the caller's revocation state with its charge), returned as `values`.
  */
 export function createRequestCharger(options: RateLimitOptions) {
   const { counter, logger, limits, stats } = options;
-  return async function charge(caller: {
-    clientIp: string;
-    userId: string | null;
-    cost: number;
-  }): Promise<ChargeOutcome> {
+  return async function charge(
+    caller: {
+      clientIp: string;
+      userId: string | null;
+      cost: number;
+    },
+    reads: readonly string[] = [],
+  ): Promise<ChargeOutcome> {
     const { clientIp, userId, cost: requested } = caller;
     // Read per request: SIGHUP may change the limits and the allowlist (hot reload).
     const allowlist = limits.allowlist;
@@ -79,7 +85,7 @@ export function createRequestCharger(options: RateLimitOptions) {
         limit: limits.costPerHour,
       },
     ];
-    const counts = await counter.addAll(windows);
+    const { counts, values } = await counter.addAll(windows, reads);
     const last = counts.length - 1;
     const over = windows[last]!;
     const counted = counts[last]!;
@@ -91,12 +97,12 @@ export function createRequestCharger(options: RateLimitOptions) {
             resetAt: new Date(Date.now() + counted.resetInSeconds * 1000),
           }
         : undefined;
-    if (counted.count <= over.limit) return { report };
+    if (counted.count <= over.limit) return { report, values };
     stats[over.scope] += 1;
     const retryAfterSeconds = Math.max(1, counted.resetInSeconds);
     if (over.scope === 'cost') {
       logger.warn('cost budget exceeded', { userId, ip: clientIp, spent: counted.count });
-      return { report, refused: { message: 'The hourly cost budget is spent.', retryAfterSeconds } };
+      return { report, values, refused: { message: 'The hourly cost budget is spent.', retryAfterSeconds } };
     }
     logger.warn('rate limit exceeded', {
       scope: over.scope,
@@ -105,7 +111,7 @@ export function createRequestCharger(options: RateLimitOptions) {
     });
     const message =
       over.scope === 'ip' ? 'Too many requests from this address.' : 'Too many requests for this account.';
-    return { report, refused: { message, retryAfterSeconds } };
+    return { report, values, refused: { message, retryAfterSeconds } };
   };
 }
 

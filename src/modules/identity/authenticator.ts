@@ -24,6 +24,12 @@ export interface RevocationStoreOptions {
  */
 export function createRevocationStore(options: RevocationStoreOptions) {
   const { redis, prisma, logger } = options;
+  /** The Redis keys `isRevoked` reads for these claims, for a caller that reads them in a round trip of its own. */
+  const keysOf = (claims: AccessClaims): string[] => {
+    const keys = [`revoked:jti:${claims.tokenId}`];
+    if (claims.sessionId) keys.push(`revoked:sid:${claims.sessionId}`, `session:live:${claims.sessionId}`);
+    return keys;
+  };
   return {
     async revokeToken(tokenId: string, expiresAt: number): Promise<void> {
       const ttl = expiresAt - Math.floor(Date.now() / 1000);
@@ -46,18 +52,20 @@ export function createRevocationStore(options: RevocationStoreOptions) {
       });
     },
 
+    keysOf,
+
     /**
      * Revoked when Redis says so; otherwise the session row decides, and a short-lived
      * "confirmed live" key spares the database on the next requests. A Redis that lost its
      * data (flush, eviction, restart) therefore falls back to the database, never to "valid".
+     * `values`: what Redis holds under `keysOf(claims)`, already read by the caller; without
+     * them they are read here.
      */
-    async isRevoked(claims: AccessClaims): Promise<boolean> {
+    async isRevoked(claims: AccessClaims, values?: readonly (string | null)[]): Promise<boolean> {
       const sessionId = claims.sessionId;
       if (redis) {
         try {
-          const keys = [`revoked:jti:${claims.tokenId}`];
-          if (sessionId) keys.push(`revoked:sid:${sessionId}`, `session:live:${sessionId}`);
-          const [jti, sid, live] = await redis.mget(...keys);
+          const [jti, sid, live] = values ?? (await redis.mget(...keysOf(claims)));
           if (jti || sid) return true;
           if (!sessionId || live) return false;
         } catch {
@@ -85,15 +93,27 @@ export interface AuthenticatorOptions {
   logger: Logger;
 }
 
+/** A presented token that checked out (signature, expiry, issuer), before its revocation and its user are. */
+export interface VerifiedToken {
+  claims: AccessClaims;
+  userId: string;
+  /** The Redis keys of its revocation state (RevocationStore.keysOf). */
+  revocationKeys: string[];
+}
+
 /**
  * Turns the Authorization header into the request's Actor (DESIGN.md section 2, step 3).
  * No header: anonymous. A header that does not check out: UNAUTHENTICATED, whatever the reason
- * (the reason is logged).
+ * (the reason is logged). In two halves for a caller that reads the revocation state in a Redis
+ * round trip of its own (the cached-read lane, with its rate-limit charge): `verify` checks the
+ * token, `confirm` checks revocation and the user.
  */
 export function createAuthenticator(options: AuthenticatorOptions) {
   const { tokens, revocations, permissions, prisma, logger } = options;
-  return async function authenticate(authorization: string | undefined): Promise<Actor> {
-    if (authorization === undefined || authorization === '') return ANONYMOUS;
+
+  /** The token of a Bearer header, checked; undefined without a header (anonymous). */
+  async function verify(authorization: string | undefined): Promise<VerifiedToken | undefined> {
+    if (authorization === undefined || authorization === '') return undefined;
     const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(authorization);
     if (!match?.[1]) {
       logger.warn('token rejected', { reason: 'malformed-header' });
@@ -109,7 +129,13 @@ export function createAuthenticator(options: AuthenticatorOptions) {
       }
       userId = user.id;
     }
-    if (await revocations.isRevoked(claims)) {
+    return { claims, userId, revocationKeys: revocations.keysOf(claims) };
+  }
+
+  /** The Actor of a verified token: not revoked (`revocationValues`: its keys, if already read), an active user. */
+  async function confirm(token: VerifiedToken, revocationValues?: readonly (string | null)[]): Promise<Actor> {
+    const { claims, userId } = token;
+    if (await revocations.isRevoked(claims, revocationValues)) {
       logger.warn('token rejected', { reason: 'revoked', userId });
       throw new UnauthenticatedError('The access token is invalid or expired.');
     }
@@ -126,7 +152,13 @@ export function createAuthenticator(options: AuthenticatorOptions) {
       tokenId: claims.tokenId,
       tokenExpiresAt: claims.expiresAt,
     };
-  };
+  }
+
+  async function authenticate(authorization: string | undefined): Promise<Actor> {
+    const token = await verify(authorization);
+    return token ? confirm(token) : ANONYMOUS;
+  }
+  return Object.assign(authenticate, { verify, confirm });
 }
 
 export type Authenticate = ReturnType<typeof createAuthenticator>;

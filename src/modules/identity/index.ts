@@ -5,6 +5,7 @@ export { isPermissionKey, PERMISSION_KEYS, PERMISSIONS, SYSTEM_ROLES, type Permi
 export { AuthResolver } from './auth.resolver.js';
 export type { AuditRecorder, IdentityDeps } from './auth.service.js';
 export { createIdentity, type Identity, type IdentityOptions } from './identity.factory.js';
+export type { VerifiedToken } from './authenticator.js';
 export { checkPasswordStrength, createPasswordHasher } from './passwords.js';
 export { INVALIDATION_CHANNEL, type PermissionCache } from './permission-cache.js';
 export { TokenRejectedError, type TokenService } from './tokens.js';

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { AccountLockedError, RateLimitedError } from '../../errors/index.js';
 import type { Logger } from '../../observability/logger.js';
-import type { RedisClient } from '../../platform/redis/redis.js';
+import { redisScript, type RedisClient } from '../../platform/redis/redis.js';
 
 export interface LoginGuardOptions {
   /** Shared by every instance; absent or down: per-instance memory (logged). */
@@ -24,7 +24,7 @@ export interface LoginGuardOptions {
  * ARGV: window seconds, IP max attempts, lockout threshold, lock seconds.
  * Returns [attempts in window, window ttl, lock ttl (or lock seconds when this attempt is over the threshold)].
  */
-const ATTEMPT_SCRIPT = `
+const ATTEMPT_SCRIPT = redisScript(`
 local attempts = redis.call('INCR', KEYS[1])
 if attempts == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 local windowTtl = redis.call('TTL', KEYS[1])
@@ -33,20 +33,20 @@ if attempts > tonumber(ARGV[2]) or lockTtl > 0 then return { attempts, windowTtl
 local pending = redis.call('INCR', KEYS[3])
 redis.call('EXPIRE', KEYS[3], ARGV[4])
 if pending > tonumber(ARGV[3]) then return { attempts, windowTtl, tonumber(ARGV[4]) } end
-return { attempts, windowTtl, lockTtl }`;
+return { attempts, windowTtl, lockTtl }`);
 
 /**
  * A failed login (already counted by ATTEMPT_SCRIPT): at the threshold, lock the account once
  * (NX: one lock, one email, however many requests fail together).
  * KEYS: failure counter, account lock. ARGV: threshold, lock seconds. Returns [failures, locked now (0/1)].
  */
-const FAILURE_SCRIPT = `
+const FAILURE_SCRIPT = redisScript(`
 local failures = tonumber(redis.call('GET', KEYS[1]) or '0')
 if failures >= tonumber(ARGV[1]) and redis.call('SET', KEYS[2], '1', 'EX', ARGV[2], 'NX') then
   redis.call('EXPIRE', KEYS[1], ARGV[2])
   return { failures, 1 }
 end
-return { failures, 0 }`;
+return { failures, 0 }`);
 
 interface MemoryEntry {
   value: number;
@@ -116,16 +116,10 @@ export function createLoginGuard(options: LoginGuardOptions) {
       let lockTtl: number;
       try {
         if (!redis) throw new Error('no redis configured');
-        [attempts, windowTtl, lockTtl] = (await redis.eval(
-          ATTEMPT_SCRIPT,
-          3,
-          k.ip,
-          k.lock,
-          k.failures,
-          options.ipWindowSeconds,
-          options.ipMaxAttempts,
-          options.lockoutThreshold,
-          options.lockoutSeconds,
+        [attempts, windowTtl, lockTtl] = (await ATTEMPT_SCRIPT.run(
+          redis,
+          [k.ip, k.lock, k.failures],
+          [options.ipWindowSeconds, options.ipMaxAttempts, options.lockoutThreshold, options.lockoutSeconds],
         )) as [number, number, number];
         degradedLogged = false;
       } catch (error) {
@@ -162,13 +156,10 @@ export function createLoginGuard(options: LoginGuardOptions) {
       let locked: boolean;
       try {
         if (!redis) throw new Error('no redis configured');
-        const [, flag] = (await redis.eval(
-          FAILURE_SCRIPT,
-          2,
-          k.failures,
-          k.lock,
-          options.lockoutThreshold,
-          options.lockoutSeconds,
+        const [, flag] = (await FAILURE_SCRIPT.run(
+          redis,
+          [k.failures, k.lock],
+          [options.lockoutThreshold, options.lockoutSeconds],
         )) as [number, number];
         locked = flag === 1;
       } catch (error) {

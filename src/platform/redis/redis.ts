@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type * as IORedis from 'ioredis';
 import type { Logger } from '../../observability/logger.js';
@@ -63,4 +64,29 @@ export async function waitForRedis(redis: RedisClient, timeoutMs = 2_000): Promi
     };
     redis.once('ready', onReady);
   });
+}
+
+/** A Lua script run by its SHA-1 (EVALSHA): the source crosses the wire only when Redis lacks it. */
+export interface RedisScript {
+  run(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>;
+}
+
+/**
+ * EVAL sends the whole source on every call and Redis hashes it every time; EVALSHA sends 40
+ * characters. A Redis that does not know the script (restarted, flushed, a failover) answers
+ * NOSCRIPT, and the call is made once with EVAL, which loads it. Keys get the connection's prefix
+ * either way.
+ */
+export function redisScript(source: string): RedisScript {
+  const sha = createHash('sha1').update(source).digest('hex');
+  return {
+    async run(redis, keys, args) {
+      try {
+        return await redis.evalsha(sha, keys.length, ...keys, ...args);
+      } catch (error) {
+        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+        return redis.eval(source, keys.length, ...keys, ...args);
+      }
+    },
+  };
 }

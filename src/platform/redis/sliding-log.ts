@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../observability/logger.js';
-import type { RedisClient } from './redis.js';
+import { redisScript, type RedisClient } from './redis.js';
 
 /**
  * Records one call in a sliding log of call times and returns the earlier calls still inside the
@@ -9,7 +9,7 @@ import type { RedisClient } from './redis.js';
  * caller's wait, and the log never holds more than `max` entries. Time is Redis's own clock, so
  * instances with skewed clocks agree. KEYS: log. ARGV: window ms, max, member. Returns scores.
  */
-const RECORD_SCRIPT = `
+const RECORD_SCRIPT = redisScript(`
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local window = tonumber(ARGV[1])
@@ -21,7 +21,7 @@ end
 redis.call('PEXPIRE', KEYS[1], window)
 local scores = {}
 for i = 2, #entries, 2 do scores[#scores + 1] = entries[i] end
-return scores`;
+return scores`);
 
 export interface SlidingLogStats {
   /** Calls counted in this process's memory because Redis was unavailable. */
@@ -53,7 +53,7 @@ export function createSlidingLog(options: { redis?: RedisClient; logger: Logger;
     async record(key: string, windowMs: number, max: number): Promise<number[]> {
       if (options.redis) {
         try {
-          const scores = (await options.redis.eval(RECORD_SCRIPT, 1, key, windowMs, max, randomUUID())) as string[];
+          const scores = (await RECORD_SCRIPT.run(options.redis, [key], [windowMs, max, randomUUID()])) as string[];
           degradedLogged = false;
           return scores.map(Number);
         } catch (error) {

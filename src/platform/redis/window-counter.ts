@@ -1,16 +1,22 @@
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../../observability/logger.js';
-import type { RedisClient } from './redis.js';
+import { redisScript, type RedisClient } from './redis.js';
 
 /**
  * Several windows in one round trip, in order, stopping at the first one over its limit (the
- * later windows are not charged for a refused request). KEYS: counters. ARGV: amount, window
- * seconds and limit of each counter in turn. Returns [count, ttl] of each counter it charged.
+ * later windows are not charged for a refused request), after reading some other keys in the
+ * same round trip (a caller's revocation state: see `addAll`). KEYS: the keys to read, then the
+ * counters. ARGV: how many keys to read, then the amount, window seconds and limit of each
+ * counter in turn. Returns the values read (nil when absent), then [count, ttl] of each counter
+ * it charged.
  */
-const ADD_ALL_SCRIPT = `
+const ADD_ALL_SCRIPT = redisScript(`
+local reads = tonumber(ARGV[1])
 local out = {}
-for i, key in ipairs(KEYS) do
-  local base = (i - 1) * 3
+if reads > 0 then out = redis.call('MGET', unpack(KEYS, 1, reads)) end
+for i = reads + 1, #KEYS do
+  local key = KEYS[i]
+  local base = 1 + (i - reads - 1) * 3
   local count = redis.call('INCRBY', key, ARGV[base + 1])
   local ttl = redis.call('TTL', key)
   if ttl < 0 then
@@ -21,7 +27,7 @@ for i, key in ipairs(KEYS) do
   out[#out + 1] = ttl
   if count > tonumber(ARGV[base + 3]) then return out end
 end
-return out`;
+return out`);
 
 /** One window of `addAll`: charge `amount` to `key`, refused above `limit`. */
 export interface WindowCharge {
@@ -73,25 +79,27 @@ export function createWindowCounter(options: { redis?: RedisClient; logger: Logg
     stats,
     /**
      * Charges the windows in order, one Redis round trip for all of them, and stops at the first
-     * one over its limit: the result holds the windows charged (the last is over when shorter
-     * than `charges`, or when its count exceeds its limit).
+     * one over its limit: `counts` holds the windows charged (the last is over when shorter
+     * than `charges`, or when its count exceeds its limit). `reads` are keys read in the same
+     * round trip, before the charge: their values come back as `values` (null when absent), or
+     * undefined when Redis was not there to read them.
      */
-    async addAll(charges: readonly WindowCharge[]): Promise<WindowCount[]> {
+    async addAll(
+      charges: readonly WindowCharge[],
+      reads: readonly string[] = [],
+    ): Promise<{ counts: WindowCount[]; values?: (string | null)[] }> {
       if (options.redis) {
         try {
-          const args = charges.flatMap((c) => [c.amount, c.windowSeconds, c.limit]);
-          const flat = (await options.redis.eval(
-            ADD_ALL_SCRIPT,
-            charges.length,
-            ...charges.map((c) => c.key),
-            ...args,
-          )) as number[];
+          const args = [reads.length, ...charges.flatMap((c) => [c.amount, c.windowSeconds, c.limit])];
+          const flat = (await ADD_ALL_SCRIPT.run(options.redis, [...reads, ...charges.map((c) => c.key)], args)) as (
+            string | number | null
+          )[];
           degradedLogged = false;
           const counts: WindowCount[] = [];
-          for (let i = 0; i < flat.length; i += 2) {
-            counts.push({ count: flat[i]!, resetInSeconds: flat[i + 1]!, degraded: false });
+          for (let i = reads.length; i < flat.length; i += 2) {
+            counts.push({ count: flat[i] as number, resetInSeconds: flat[i + 1] as number, degraded: false });
           }
-          return counts;
+          return { counts, values: flat.slice(0, reads.length) as (string | null)[] };
         } catch (error) {
           degraded(error);
         }
@@ -103,7 +111,7 @@ export function createWindowCounter(options: { redis?: RedisClient; logger: Logg
         counts.push(counted);
         if (counted.count > charge.limit) break;
       }
-      return counts;
+      return { counts };
     },
   };
 }
