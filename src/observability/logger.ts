@@ -94,6 +94,9 @@ const traceContext = winston.format((info) => {
   return info;
 });
 
+/** winston's (npm) levels, most severe first. */
+const LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] as const;
+
 /** Structured JSON logs (REQ 3.3): every line has a timestamp, level, message and context fields. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const secrets = [...(options.secretValues ?? [])].sort((a, b) => b.length - a.length);
@@ -107,10 +110,21 @@ export function createLogger(options: LoggerOptions = {}): Logger {
           }),
         )
       : winston.format.json();
-  return winston.createLogger({
+  const logger = winston.createLogger({
     level: options.level ?? 'info',
     defaultMeta: options.defaultMeta,
     format: winston.format.combine(winston.format.timestamp(), traceContext(), redact({ secrets }), output),
     transports: [new winston.transports.Stream({ stream: options.stream ?? process.stdout })],
   });
+  // winston formats every entry (timestamp, trace context, redaction, JSON) before its transport
+  // drops it for its level: the `http` line of every request cost 2.7% of a cached read's CPU at
+  // LOG_LEVEL=info. The level is checked first; child loggers inherit these methods, and a level
+  // changed by a reload applies at once (isLevelEnabled reads it on every call).
+  for (const level of LEVELS) {
+    const write = logger[level];
+    logger[level] = function (this: Logger, ...args: Parameters<winston.LeveledLogMethod>) {
+      return this.isLevelEnabled(level) ? write.apply(this, args) : this;
+    } as winston.LeveledLogMethod;
+  }
+  return logger;
 }

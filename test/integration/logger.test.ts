@@ -34,3 +34,33 @@ describe('secret values never appear in logs', () => {
     });
   });
 });
+
+describe('log levels', () => {
+  it('an entry below the level is neither formatted nor written; a child follows its parent level changes', () => {
+    const { logger, lines } = captureLogger('info');
+    const child = logger.child({ component: 'test' });
+    let formatted = 0;
+    // A field whose serialization is observable: formatting an entry reads it.
+    const probe = {
+      toJSON() {
+        formatted += 1;
+        return 'probe';
+      },
+    };
+    logger.http('request completed', { probe });
+    child.debug('details', { probe });
+    expect(formatted).toBe(0);
+    expect(lines()).toHaveLength(0);
+    child.info('kept', { probe });
+    expect(formatted).toBe(1);
+    // A reload lowers the level: the same calls now write, through the child too.
+    logger.level = 'debug';
+    logger.http('request completed', { probe });
+    child.debug('details', { probe });
+    expect(lines().map((l) => (JSON.parse(l) as { message: string }).message)).toEqual([
+      'kept',
+      'request completed',
+      'details',
+    ]);
+  });
+});
