@@ -381,9 +381,11 @@ try {
   // The gateway is started twice: as deployed (response cache on), then with the response cache off for the catalog
   // reads: what a cache miss costs, and the same work PostGraphile does on every request.
   const gatewayRuns = [
-    { label: '', env: {}, operations: gatewayOps },
+    { label: '', keySuffix: '', log: 'gateway', env: {}, operations: gatewayOps },
     {
       label: ' (no cache)',
+      keySuffix: UNCACHED,
+      log: 'gateway-uncached',
       env: { RESPONSE_CACHE_ENABLED: 'false' },
       operations: UNCACHED_OPERATIONS.filter((operation) => wanted(`${operation}${UNCACHED}`)),
     },
@@ -413,7 +415,7 @@ try {
 
   // 3: the gateway.
   for (const gatewayRun of gatewayRuns) {
-    const keySuffix = gatewayRun.label ? UNCACHED : '';
+    const { keySuffix } = gatewayRun;
     const carts: CheckoutCarts | undefined = gatewayRun.operations.includes('Checkout')
       ? await prepareCheckout(database)
       : undefined;
@@ -425,7 +427,7 @@ try {
       script: 'load/bench/gateway-server.ts',
       cwd: rootDir,
       env: { ...gatewayEnv, ...gatewayRun.env },
-      logFile: logFile(`gateway${keySuffix.replace(':', '-')}`),
+      logFile: logFile(gatewayRun.log),
     });
     console.log(`  listening at ${running.url} after ${((performance.now() - started) / 1000).toFixed(1)} s`);
     const headers = { authorization: `Bearer ${session.token}` };

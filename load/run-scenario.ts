@@ -10,11 +10,12 @@
 //
 // Scenarios: short, baseline, peak, stress, spike, soak (load/README.md has the numbers).
 //
-// Without --target the runner starts the gateway itself (compiled, as production runs it: node --enable-source-maps dist/src/main.js) against
-// DATABASE_URL (default: the seeded erp_bench on 127.0.0.1) and REDIS_URL, in safelist mode with the
-// production defaults of src/config/spec.ts, except what a single load generator on one address
-// needs (rate limits and cost budgets out of the way, overload shedding off); any gateway
-// setting of src/config/spec.ts set in the environment wins over both.
+// Without --target the runner starts the gateway itself, compiled as production runs it
+// (node --enable-source-maps dist/src/main.js), against DATABASE_URL (default: the seeded erp_bench
+// on 127.0.0.1) and REDIS_URL, in safelist mode with the production defaults of src/config/spec.ts,
+// except what a single load generator on one address needs (rate limits and cost budgets out of the
+// way, overload shedding off); any gateway setting of src/config/spec.ts set in the environment wins
+// over both.
 // With --instances N (N >= 2) it starts N such gateways (one Redis key prefix: one deployment) behind
 // nginx (load/cluster/nginx.ts, deploy/nginx/gateway.conf.template) and sends the load to nginx;
 // --stop-one-at SECONDS sends SIGTERM to the first instance that far into the run, which must exit 0

@@ -14,10 +14,10 @@ function eachField(
 }
 
 /**
- * The names of the fields selected directly below the field being resolved, through fragments
- * and inline fragments, or below `path` (`selectedFieldNames(info, 'items', 'variants')`): what a
- * resolver may fetch ahead for its children. `@skip`/`@include`
- * are not evaluated, so a field they leave out may still be named (fetched, then unused).
+ * The names of the fields selected directly below the field being resolved, or below `path`
+ * (`selectedFieldNames(info, 'items', 'variants')`), through fragments and inline fragments: what
+ * a resolver may fetch ahead for its children. `@skip`/`@include` are not evaluated, so a field
+ * they leave out may still be named (fetched, then unused).
  */
 export function selectedFieldNames(info: GraphQLResolveInfo, ...path: string[]): Set<string> {
   // With a path: the selection sets of the fields of that name below, level by level.

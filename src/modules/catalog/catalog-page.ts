@@ -79,7 +79,7 @@ interface LevelJson extends Omit<LevelRow, 'updatedAt'> {
  * variants with their stock levels and warehouses, in ONE statement: Postgres nests the children
  * as JSON, where the loaders would take a statement per level (5 in all) and Prisma's model
  * queries would map every row. Sorting, filtering and paging are those of the Prisma query this
- * replaces (`test/integration/catalog-page.test.ts` holds the two to each other).
+ * replaces (`test/properties/catalog-page.property.test.ts` holds the two to each other).
  */
 export async function loadProductPage(
   prisma: Prisma,

@@ -1,6 +1,5 @@
 import { PrimedLoader } from '../../graphql/primed-loader.js';
 import type { Prisma } from '../../platform/db/index.js';
-
 import type { ProductRow, VariantRow } from './catalog-page.js';
 
 function byKey<K, V>(keys: readonly K[], rows: V[], keyOf: (row: V) => K): (V | null)[] {
