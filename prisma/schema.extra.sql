@@ -32,14 +32,46 @@ CREATE TRIGGER "audit_logs_append_only" BEFORE UPDATE OR DELETE ON "audit_logs"
 CREATE TRIGGER "audit_logs_no_truncate" BEFORE TRUNCATE ON "audit_logs"
   FOR EACH STATEMENT EXECUTE FUNCTION "audit_logs_reject_change"();
 
--- Public catalog reads are served from a response cache (src/graphql/response-cache.ts). Every
--- statement that changes what they show takes the next catalog version and announces it on the
--- catalog_version channel; the gateways put the newest version in their cache keys, so entries
--- of an older catalog are never read again.
+-- Public catalog reads are served from caches (src/graphql/response-cache.ts and the cached-read
+-- lane). Every statement that changes what they show takes the next catalog version and announces
+-- it on two channels. catalog_version carries the bare version (caches keyed by it drop every older
+-- entry). catalog_change carries the version too, followed by ':' and the variants whose stock
+-- changed when only stock changed: such a change drops only the entries that show those variants'
+-- stock. A statement that touched no row announces nothing; one that touched more than 100 variants
+-- announces a whole-catalog change.
 CREATE SEQUENCE "catalog_version_seq";
 CREATE FUNCTION "catalog_version_bump"() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  version text := nextval('catalog_version_seq')::text;
 BEGIN
-  PERFORM pg_notify('catalog_version', nextval('catalog_version_seq')::text);
+  PERFORM pg_notify('catalog_version', version);
+  PERFORM pg_notify('catalog_change', version);
+  RETURN NULL;
+END
+$$;
+CREATE FUNCTION "catalog_stock_changed"() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  variants text[];
+  version text;
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    SELECT array_agg(DISTINCT "variant_id"::text) INTO variants FROM new_rows;
+  ELSIF TG_OP = 'DELETE' THEN
+    SELECT array_agg(DISTINCT "variant_id"::text) INTO variants FROM old_rows;
+  ELSE
+    SELECT array_agg(DISTINCT v) INTO variants
+      FROM (SELECT "variant_id"::text AS v FROM old_rows UNION SELECT "variant_id"::text FROM new_rows) AS changed;
+  END IF;
+  IF variants IS NULL THEN
+    RETURN NULL;
+  END IF;
+  version := nextval('catalog_version_seq')::text;
+  PERFORM pg_notify('catalog_version', version);
+  IF cardinality(variants) <= 100 THEN
+    PERFORM pg_notify('catalog_change', version || ':' || array_to_string(variants, ','));
+  ELSE
+    PERFORM pg_notify('catalog_change', version);
+  END IF;
   RETURN NULL;
 END
 $$;
@@ -47,7 +79,13 @@ CREATE TRIGGER "products_catalog_version" AFTER INSERT OR UPDATE OR DELETE OR TR
   FOR EACH STATEMENT EXECUTE FUNCTION "catalog_version_bump"();
 CREATE TRIGGER "product_variants_catalog_version" AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON "product_variants"
   FOR EACH STATEMENT EXECUTE FUNCTION "catalog_version_bump"();
-CREATE TRIGGER "inventory_levels_catalog_version" AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON "inventory_levels"
+CREATE TRIGGER "inventory_levels_stock_inserted" AFTER INSERT ON "inventory_levels"
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "catalog_stock_changed"();
+CREATE TRIGGER "inventory_levels_stock_updated" AFTER UPDATE ON "inventory_levels"
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "catalog_stock_changed"();
+CREATE TRIGGER "inventory_levels_stock_deleted" AFTER DELETE ON "inventory_levels"
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "catalog_stock_changed"();
+CREATE TRIGGER "inventory_levels_catalog_version" AFTER TRUNCATE ON "inventory_levels"
   FOR EACH STATEMENT EXECUTE FUNCTION "catalog_version_bump"();
 CREATE TRIGGER "warehouses_catalog_version" AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON "warehouses"
   FOR EACH STATEMENT EXECUTE FUNCTION "catalog_version_bump"();

@@ -17,7 +17,7 @@ import { createErrorReportingPlugin } from './graphql/plugins/error-reporting.pl
 import { createCachePolicyPlugin, createOperationPolicies } from './graphql/plugins/cache-policy.plugin.js';
 import { createHttpCachePlugin } from './graphql/plugins/http-cache.plugin.js';
 import { createRateLimitPlugin, createRequestCharger } from './graphql/plugins/rate-limit.plugin.js';
-import { createCachedReadLane } from './graphql/cached-read-lane.js';
+import { cacheDependenciesPlugin, createCachedReadLane } from './graphql/cached-read-lane.js';
 import {
   createDocumentStore,
   createPersistedOperationsGate,
@@ -178,7 +178,7 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     ? (() => {
         const version = watchVersion({
           url: database.url,
-          channel: 'catalog_version',
+          channel: 'catalog_change',
           sequence: 'catalog_version_seq',
           coalesceMs: config.graphql.responseCache.coalesceMs,
           logger,
@@ -225,7 +225,8 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     createCachePolicyPlugin(policyOf),
     // After the policy: ETag and 304 for cacheable GET queries.
     createHttpCachePlugin(),
-    ...(responseCache ? [responseCache.plugin] : []),
+    // The shared cache's hits skip execution: the lane then knows nothing of what they depend on.
+    ...(responseCache ? [responseCache.plugin, cacheDependenciesPlugin] : []),
     config.graphql.sandbox
       ? ApolloServerPluginLandingPageLocalDefault({
           embed: { initialState: { pollForSchemaUpdates: false, sharedHeaders: config.graphql.sandboxHeaders } },
@@ -271,7 +272,7 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
   const cachedReads =
     responseCache && manifestOperations && gateMode
       ? createCachedReadLane({
-          catalogVersion: responseCache.version.current,
+          catalog: responseCache.version,
           authenticate: identity.authenticate,
           charge,
           limits: live.rateLimits,

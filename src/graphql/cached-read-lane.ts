@@ -1,8 +1,10 @@
-import type { HTTPGraphQLRequest } from '@apollo/server';
+import type { ApolloServerPlugin, HTTPGraphQLRequest } from '@apollo/server';
 import { LRUCache } from 'lru-cache';
 import { AppError, ErrorCode } from '../errors/index.js';
 import type { Identity, VerifiedToken } from '../modules/identity/index.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { VersionWatch } from '../platform/db/version-watch.js';
+import type { GraphQLContext } from './context.js';
 import type { PersistedOperation } from './persisted-operations.js';
 import { entityTag, matchesEntityTag } from './plugins/http-cache.plugin.js';
 import {
@@ -13,8 +15,12 @@ import {
 } from './plugins/rate-limit.plugin.js';
 
 export interface CachedReadLaneOptions {
-  /** The catalog version the database announces (src/platform/db/version-watch.ts); `unknown` closes the lane. */
-  catalogVersion: () => string;
+  /**
+   * The catalog changes the database announces (src/platform/db/version-watch.ts): entries live
+   * under the version of the last whole-catalog change (`unknown` closes the lane) until a
+   * change to the stock they show. Stock changes name their variants.
+   */
+  catalog: Pick<VersionWatch, 'unkeyed' | 'changes'>;
   authenticate: Identity['authenticate'];
   /** The same charge the rate-limit plugin applies (IP and user windows, cost budget). */
   charge: ReturnType<typeof createRequestCharger>;
@@ -26,11 +32,29 @@ export interface CachedReadLaneOptions {
   maxBytes?: number;
 }
 
-/** A manifest query this lane could answer: its cache key and the catalog version it was read under. */
+/**
+ * What a read's answer depends on, recorded while Apollo executes it: the variants whose stock it
+ * showed. An answer that was not executed (the shared cache's) has unknown dependencies.
+ */
+export class CacheDependencies {
+  readonly stockOfVariants = new Set<string>();
+  executed = false;
+
+  /** Called by every resolver that reads stock levels (ProductVariant.stockLevels). */
+  stockOf(variantId: string): void {
+    this.stockOfVariants.add(variantId);
+  }
+}
+
+/** A manifest query this lane could answer: its cache key and the catalog state it was read under. */
 export interface CachedRead {
   operation: PersistedOperation;
   key: string;
+  /** The whole-catalog version when the read began. */
   version: string;
+  /** The keyed-change mark when the read began: stock changes heard after it are newer than the answer. */
+  mark: number;
+  deps: CacheDependencies;
 }
 
 /** What the route sends for a hit: a complete response, or a coded refusal (rate limit). */
@@ -45,6 +69,9 @@ interface Entry {
   cacheControl: string;
   etag: string;
   cost: number;
+  /** Served while no stock change to these variants (to any variant when undefined) was heard after `mark`. */
+  mark: number;
+  stockOfVariants: string[] | undefined;
 }
 
 const PUBLIC_MAX_AGE = /^max-age=(\d+), public$/;
@@ -72,26 +99,31 @@ function variablesOf(request: HTTPGraphQLRequest): { variables: string; operatio
  * The cached-read lane (issue 7): public catalog reads answered in front of Apollo from an
  * in-process copy of responses Apollo already produced. Only manifest queries whose whole result
  * Apollo declared `public` with a max-age (the schema's `@cacheControl` hints) and that had no
- * errors are kept, under the catalog version they were read at, for at most that max-age; a
- * change to products, variants, stock or warehouses moves the version and makes every older
- * entry unreachable, exactly like the shared response cache behind it. A hit still authenticates
- * the caller (a presented token that does not check out goes to Apollo, which answers 401) and
- * pays the same rate limits and cost budget, and the client sees the same body, headers, ETag
- * and 304 as from Apollo. Misses, private data and everything else take the normal path.
+ * errors are kept, for at most that max-age. A change to products, variants or warehouses makes
+ * every entry unreachable. A stock change drops only the entries that showed that variant's
+ * stock, and any stock change drops an answer that came from the shared cache (what it showed is
+ * unknown). An entry records the change mark its read began at: every change heard before then is
+ * in what the read saw, and one heard after it to a variant the entry shows makes it stale, whatever
+ * the order of commits and notifications. A hit still authenticates the caller (a presented token
+ * that does not check out goes to Apollo, which answers 401) and pays the same rate limits and
+ * cost budget, and the client sees the same body, headers, ETag and 304 as from Apollo. Misses,
+ * private data and everything else take the normal path.
  */
 export function createCachedReadLane(options: CachedReadLaneOptions) {
-  const { catalogVersion, authenticate, charge, limits, metrics, stats } = options;
+  const { catalog, authenticate, charge, limits, metrics, stats } = options;
   const entries = new LRUCache<string, Entry>({
     maxSize: options.maxBytes ?? 64 * 1024 * 1024,
     sizeCalculation: (entry) => entry.data.length + entry.etag.length + 64,
   });
   let entriesVersion = '';
+  const stale = (mark: number, variants: string[] | Set<string> | undefined) =>
+    variants === undefined ? catalog.changes.anySince(mark) : catalog.changes.changedSince(mark, variants);
 
   return {
     /** The read a request would be, when it is a manifest query and the catalog version is known. */
     begin(operation: PersistedOperation | undefined, request: HTTPGraphQLRequest): CachedRead | undefined {
       if (operation?.type !== 'query') return undefined;
-      const version = catalogVersion();
+      const version = catalog.unkeyed();
       if (version === 'unknown') return undefined;
       const parts = variablesOf(request);
       if (!parts) return undefined;
@@ -102,7 +134,13 @@ export function createCachedReadLane(options: CachedReadLaneOptions) {
         entries.clear();
         entriesVersion = version;
       }
-      return { operation, version, key: `${operation.id}:${parts.variables}` };
+      return {
+        operation,
+        version,
+        key: `${operation.id}:${parts.variables}`,
+        mark: catalog.changes.mark(),
+        deps: new CacheDependencies(),
+      };
     },
 
     /** Answers a read from the lane, or returns undefined for Apollo to run it. */
@@ -114,6 +152,10 @@ export function createCachedReadLane(options: CachedReadLaneOptions) {
       const started = performance.now();
       const entry = read.version === entriesVersion ? entries.get(read.key) : undefined;
       if (!entry) return undefined;
+      if (stale(entry.mark, entry.stockOfVariants)) {
+        entries.delete(read.key);
+        return undefined;
+      }
       let token: VerifiedToken | undefined;
       try {
         token = await authenticate.verify(request.headers.get('authorization'));
@@ -179,12 +221,15 @@ export function createCachedReadLane(options: CachedReadLaneOptions) {
       // The cost the rate-limit plugin charged; without it (an allowlisted caller) there is none to reuse.
       const cost = parsed.extensions?.cost?.requested;
       if (parsed.errors || parsed.data == null || cost === undefined) return;
+      const stockOfVariants = read.deps.executed ? [...read.deps.stockOfVariants] : undefined;
+      // A change heard while it ran: serve() would drop it anyway, so it is not stored.
+      if (stale(read.mark, stockOfVariants)) return;
       const data = JSON.stringify(parsed.data);
       // The ETag of src/graphql/plugins/http-cache.plugin.ts: over the data only.
       const etag = entityTag(data);
       entries.set(
         read.key,
-        { data: Buffer.from(data), etag, cacheControl: maxAge[0], cost },
+        { data: Buffer.from(data), etag, cacheControl: maxAge[0], cost, mark: read.mark, stockOfVariants },
         { ttl: Number(maxAge[1]) * 1000 },
       );
     },
@@ -194,3 +239,14 @@ export function createCachedReadLane(options: CachedReadLaneOptions) {
 }
 
 export type CachedReadLane = ReturnType<typeof createCachedReadLane>;
+
+/** Tells a read's dependencies that Apollo executed it (rather than answering from the shared cache). */
+export const cacheDependenciesPlugin: ApolloServerPlugin<GraphQLContext> = {
+  async requestDidStart() {
+    return {
+      async executionDidStart({ contextValue }) {
+        if (contextValue.cacheDeps) contextValue.cacheDeps.executed = true;
+      },
+    };
+  },
+};

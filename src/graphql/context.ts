@@ -9,6 +9,7 @@ import type { SchedulingRuntime } from '../modules/scheduling/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { ServiceContext } from '../platform/service-context.js';
 import { activeTraceId } from '../observability/tracing.js';
+import type { CacheDependencies } from './cached-read-lane.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
 /** Everything a resolver may use, built once per request (DESIGN.md section 2, step 3). */
@@ -43,6 +44,8 @@ export interface GraphQLContext extends ServiceContext {
   sensitiveReads: Set<string>;
   /** Static cost of the operation, set by the operation-limits plugin for the budget. */
   operationCost?: number;
+  /** What the answer depends on, when the cached-read lane may keep it (src/graphql/cached-read-lane.ts). */
+  cacheDeps?: CacheDependencies;
 }
 
 export interface RuntimeInfo {
@@ -67,6 +70,7 @@ export function createContextFactory(options: ContextFactoryOptions) {
     request: FastifyRequest,
     _reply: FastifyReply,
     controller: AbortController,
+    cacheDeps?: CacheDependencies,
   ): Promise<GraphQLContext> {
     let actor;
     try {
@@ -97,6 +101,7 @@ export function createContextFactory(options: ContextFactoryOptions) {
       identity,
       scheduling,
       sensitiveReads: new Set(),
+      cacheDeps,
     };
   };
 }

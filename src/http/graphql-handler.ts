@@ -3,15 +3,23 @@ import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLRequest
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERROR_CATALOG, ErrorCode } from '../errors/index.js';
 import { formatGraphQLError } from '../graphql/errors.js';
-import type { CachedReadLane, CachedRead } from '../graphql/cached-read-lane.js';
+import type { CacheDependencies, CachedReadLane, CachedRead } from '../graphql/cached-read-lane.js';
 import type { GateDecision, PersistedOperation } from '../graphql/persisted-operations.js';
 import type { Logger } from '../observability/logger.js';
 import { SHED_RETRY_AFTER_SECONDS, type Admission } from './admission.js';
 
 export interface GraphQLHandlerOptions<TContext extends BaseContext> {
   apollo: ApolloServer<TContext>;
-  /** Builds the request's context; `controller` aborts its transactions (disconnect, timeout). */
-  buildContext(request: FastifyRequest, reply: FastifyReply, controller: AbortController): Promise<TContext>;
+  /**
+   * Builds the request's context; `controller` aborts its transactions (disconnect, timeout),
+   * `cacheDeps` records what a read the lane may keep depends on.
+   */
+  buildContext(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    controller: AbortController,
+    cacheDeps?: CacheDependencies,
+  ): Promise<TContext>;
   /** Longest an operation may run before the client gets 504 OPERATION_TIMEOUT. */
   timeoutMs: number;
   logger: Logger;
@@ -109,7 +117,7 @@ export function createGraphQLHandler<TContext extends BaseContext>(options: Grap
     });
     const execution = apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest,
-      context: () => buildContext(request, reply, controller),
+      context: () => buildContext(request, reply, controller, read?.deps),
     });
     // Counted until the execution really ends: one abandoned at the deadline still holds resources.
     if (admission) void execution.finally(() => admission.leave()).catch(() => undefined);

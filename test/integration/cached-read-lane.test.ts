@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildSchema, getNamedType, isObjectType, type GraphQLObjectType } from 'graphql';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observability/logger.js';
@@ -66,6 +67,7 @@ describe('cached-read lane', () => {
   let b: TestApp;
   let raw: RedisClient;
   let statements = 0;
+  let statementsOfB = 0;
   const env = {
     RESPONSE_CACHE_ENABLED: 'true',
     RESPONSE_CACHE_COALESCE_MS: '50',
@@ -76,6 +78,7 @@ describe('cached-read lane', () => {
     a = await startTestApp(env, { redisKeyPrefix: prefix });
     b = await startTestApp(env, { redisKeyPrefix: prefix });
     a.database.onStatement(() => (statements += 1));
+    b.database.onStatement(() => (statementsOfB += 1));
     raw = createRedis({ url: REDIS_URL, logger: createLogger({ level: 'error' }) });
   });
   afterAll(async () => {
@@ -218,6 +221,73 @@ describe('cached-read lane', () => {
         5_000,
       );
     }
+  });
+
+  type Detail = { variants: { id: string; stockLevels: { quantity: number }[] }[] };
+  const quantityOf = (reply: Reply) =>
+    (reply.body.data?.productBySku as Detail | undefined)?.variants[0]?.stockLevels[0]?.quantity;
+
+  it('a stock change drops only the answers that show that variant, on every instance', async () => {
+    const changed = await seedFixture(a.database, { stock: 4 });
+    const other = await seedFixture(a.database, { stock: 4 });
+    await catalogVersionSettled(a.database, a, b);
+    // Executed on a (the shared cache has nothing under this version): the lane knows what each shows.
+    for (const { tag } of [changed, other]) {
+      expect(quantityOf(await productDetail(a, `P-${tag}`))).toBe(4);
+      await settle(() => productDetail(a, `P-${tag}`));
+    }
+    await a.database.prisma.inventoryLevel.updateMany({
+      where: { variantId: changed.variantIds[0] },
+      data: { quantity: 9 },
+    });
+    await catalogVersionSettled(a.database, a, b);
+    await dropSharedCache();
+    // The other product is still answered from memory, the changed one is read again.
+    const before = statements;
+    expect(quantityOf(await productDetail(a, `P-${other.tag}`))).toBe(4);
+    expect(statements - before).toBe(0);
+    expect(quantityOf(await productDetail(a, `P-${changed.tag}`))).toBe(9);
+    expect(statements - before).toBeGreaterThan(0);
+    expect(quantityOf(await productDetail(b, `P-${changed.tag}`))).toBe(9);
+  });
+
+  it('an answer from the shared cache, whose dependencies are unknown, is dropped by any stock change', async () => {
+    const shown = await seedFixture(a.database, { stock: 4 });
+    const unrelated = await seedFixture(a.database, { stock: 4 });
+    await catalogVersionSettled(a.database, a, b);
+    const sku = `P-${shown.tag}`;
+    await productDetail(a, sku);
+    await settle(() => productDetail(a, sku));
+    // b's first read comes from the shared cache: no statement, nothing executed.
+    const before = statementsOfB;
+    expect(quantityOf(await productDetail(b, sku))).toBe(4);
+    expect(quantityOf(await productDetail(b, sku))).toBe(4);
+    expect(statementsOfB - before).toBe(0);
+    await a.database.prisma.inventoryLevel.updateMany({
+      where: { variantId: unrelated.variantIds[0] },
+      data: { quantity: 1 },
+    });
+    await catalogVersionSettled(a.database, a, b);
+    await dropSharedCache();
+    const after = statementsOfB;
+    expect(quantityOf(await productDetail(b, sku))).toBe(4);
+    expect(statementsOfB - after).toBeGreaterThan(0);
+  });
+
+  it('stock reaches public answers only through ProductVariant.stockLevels, which records it', () => {
+    // A new path to stock levels must call ctx.cacheDeps.stockOf, or the lane would keep its
+    // answers past a stock change: this list is where such a path is noticed.
+    const schema = buildSchema(readFileSync(join(ROOT, 'schema/schema.graphql'), 'utf8'));
+    const paths = Object.values(schema.getTypeMap())
+      .filter((type) => isObjectType(type) && !type.name.startsWith('__'))
+      .flatMap((type) =>
+        Object.values((type as GraphQLObjectType).getFields())
+          .filter((field) => getNamedType(field.type).name === 'StockLevel')
+          .map((field) => `${type.name}.${field.name}`),
+      )
+      .sort();
+    // Mutations are never cached; StockLevelPage is Query.stockLevels', which needs INVENTORY_READ.
+    expect(paths).toEqual(['Mutation.adjustStock', 'ProductVariant.stockLevels', 'StockLevelPage.items']);
   });
 
   it('never answers private reads: order history runs every time', async () => {

@@ -117,6 +117,8 @@ export class ProductVariantResolver {
   @Directive('@cacheControl(maxAge: 10)')
   @FieldResolver(() => [StockLevel], { description: 'Stock of this variant in each warehouse that holds it.' })
   stockLevels(@Root() variant: ProductVariant, @Ctx() ctx: GraphQLContext) {
+    // A cached answer showing this stock is dropped when the variant's stock changes.
+    ctx.cacheDeps?.stockOf(variant.id);
     return ctx.loaders.inventory.stockLevelsByVariantId.loadNow(variant.id);
   }
 }
