@@ -392,6 +392,20 @@ export async function readHeap(metricsBase: string): Promise<HeapSample | undefi
   }
 }
 
+/** The response cache's lookups so far (lane and shared cache hits, shared cache misses), from /metrics. */
+export async function readResponseCache(metricsBase: string): Promise<{ hits: number; misses: number } | undefined> {
+  try {
+    const response = await fetch(`${metricsBase}/metrics`, { signal: AbortSignal.timeout(3_000) });
+    if (!response.ok) return undefined;
+    const text = await response.text();
+    const hits = metricValue(text, 'cache_operations_total{cache="responses",result="hit"}');
+    const misses = metricValue(text, 'cache_operations_total{cache="responses",result="miss"}');
+    return hits === undefined || misses === undefined ? undefined : { hits, misses };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Heap growth of one gateway over the run, compared like RSS growth (usageOf: the 20-30% mark, after
  * ramp-up and warm-up, against the last tenth of the run), but on the heap's post-GC floor, not on
@@ -1277,6 +1291,7 @@ async function main(): Promise<number> {
       );
     sample();
     await sampleHeap();
+    const cacheBefore = await Promise.all(gateways.map((gateway) => readResponseCache(gateway.metricsBase)));
     const machineBefore = machineCpu();
     const startedAt = Date.now();
     const sampler = setInterval(sample, SAMPLE_MS);
@@ -1312,6 +1327,18 @@ async function main(): Promise<number> {
     sample();
     await sampleHeap();
     const machineAfter = machineCpu();
+    // Cacheable reads over the run, all instances: what the mix's writes left of the cache.
+    const cacheAfter = await Promise.all(gateways.map((gateway) => readResponseCache(gateway.metricsBase)));
+    let responseCache: { hits: number; misses: number } | undefined = { hits: 0, misses: 0 };
+    for (const [i, after] of cacheAfter.entries()) {
+      const before = cacheBefore[i];
+      if (!after || !before || !responseCache) responseCache = undefined;
+      else
+        responseCache = {
+          hits: responseCache.hits + after.hits - before.hits,
+          misses: responseCache.misses + after.misses - before.misses,
+        };
+    }
     const runSeconds = (Date.now() - startedAt) / 1000;
     const machine =
       machineBefore && machineAfter && machineAfter.total > machineBefore.total
@@ -1445,6 +1472,13 @@ async function main(): Promise<number> {
           `${machine.loadGeneratorCpuPercentOfOneCore ?? '-'}% of a core`,
       );
     }
+    if (responseCache) {
+      const lookups = responseCache.hits + responseCache.misses;
+      console.log(
+        `response cache: ${responseCache.hits} hits, ${responseCache.misses} misses of cacheable reads ` +
+          `(${lookups > 0 ? ((responseCache.hits / lookups) * 100).toFixed(1) : '-'}% hits)`,
+      );
+    }
     /** Heap used, one line: the post-GC floors the growth compares, and the raw samples around them. */
     const heapLine = (heap: Usage['heap']) =>
       heap
@@ -1526,6 +1560,7 @@ async function main(): Promise<number> {
           ...summary,
           gateway: gatewayUsage,
           gateways: cluster,
+          responseCache,
           stoppedGateway: stopped,
           machine,
           generatorExitCode: generatorCode,
