@@ -393,14 +393,17 @@ export async function readHeap(metricsBase: string): Promise<HeapSample | undefi
 }
 
 /** The response cache's lookups so far (lane and shared cache hits, shared cache misses), from /metrics. */
-export async function readResponseCache(metricsBase: string): Promise<{ hits: number; misses: number } | undefined> {
+export async function readResponseCache(
+  metricsBase: string,
+): Promise<{ hits: number; misses: number; coalesced: number } | undefined> {
   try {
     const response = await fetch(`${metricsBase}/metrics`, { signal: AbortSignal.timeout(3_000) });
     if (!response.ok) return undefined;
     const text = await response.text();
     const hits = metricValue(text, 'cache_operations_total{cache="responses",result="hit"}');
     const misses = metricValue(text, 'cache_operations_total{cache="responses",result="miss"}');
-    return hits === undefined || misses === undefined ? undefined : { hits, misses };
+    const coalesced = metricValue(text, 'cache_operations_total{cache="responses",result="coalesced"}') ?? 0;
+    return hits === undefined || misses === undefined ? undefined : { hits, misses, coalesced };
   } catch {
     return undefined;
   }
@@ -1329,7 +1332,11 @@ async function main(): Promise<number> {
     const machineAfter = machineCpu();
     // Cacheable reads over the run, all instances: what the mix's writes left of the cache.
     const cacheAfter = await Promise.all(gateways.map((gateway) => readResponseCache(gateway.metricsBase)));
-    let responseCache: { hits: number; misses: number } | undefined = { hits: 0, misses: 0 };
+    let responseCache: { hits: number; misses: number; coalesced: number } | undefined = {
+      hits: 0,
+      misses: 0,
+      coalesced: 0,
+    };
     for (const [i, after] of cacheAfter.entries()) {
       const before = cacheBefore[i];
       if (!after || !before || !responseCache) responseCache = undefined;
@@ -1337,6 +1344,7 @@ async function main(): Promise<number> {
         responseCache = {
           hits: responseCache.hits + after.hits - before.hits,
           misses: responseCache.misses + after.misses - before.misses,
+          coalesced: responseCache.coalesced + after.coalesced - before.coalesced,
         };
     }
     const runSeconds = (Date.now() - startedAt) / 1000;
@@ -1476,7 +1484,8 @@ async function main(): Promise<number> {
       const lookups = responseCache.hits + responseCache.misses;
       console.log(
         `response cache: ${responseCache.hits} hits, ${responseCache.misses} misses of cacheable reads ` +
-          `(${lookups > 0 ? ((responseCache.hits / lookups) * 100).toFixed(1) : '-'}% hits)`,
+          `(${lookups > 0 ? ((responseCache.hits / lookups) * 100).toFixed(1) : '-'}% hits); ` +
+          `${responseCache.coalesced} misses waited for the same read`,
       );
     }
     /** Heap used, one line: the post-GC floors the growth compares, and the raw samples around them. */

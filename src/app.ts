@@ -197,6 +197,7 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     responseCache: () => ({
       hits: responseCache?.stats.hits ?? 0,
       misses: responseCache?.stats.misses ?? 0,
+      coalesced: responseCache?.stats.coalesced ?? 0,
       errors: responseCache?.cache.stats.errors ?? 0,
     }),
     backupStatus: () => readBackupStatus(join(config.backup.dir, 'backup-status.json')),

@@ -27,10 +27,12 @@ export interface CachedReadLaneOptions {
   charge: ReturnType<typeof createRequestCharger>;
   limits: RateLimitOptions['limits'];
   metrics: Metrics;
-  /** The response cache's hit counter: a hit here is a response-cache hit too. */
-  stats: { hits: number };
+  /** The response cache's counters: a hit here is a response-cache hit too; `coalesced` counts reads that waited for the same read. */
+  stats: { hits: number; coalesced: number };
   /** Most bytes of response data held per instance. @default 64 MiB */
   maxBytes?: number;
+  /** Longest a read waits for the same read already running before it runs itself. @default 10 s */
+  maxCoalesceWaitMs?: number;
 }
 
 /**
@@ -58,6 +60,8 @@ export interface CachedRead {
   /** The keyed-change mark when the read began: stock changes heard after it are newer than the answer. */
   mark: number;
   deps: CacheDependencies;
+  /** Set when this read runs for the others waiting on the same key (see `settle`). */
+  lead?: () => void;
 }
 
 /** What the route sends for a hit: a complete response, or a coded refusal (rate limit). */
@@ -110,8 +114,10 @@ function variablesOf(request: HTTPGraphQLRequest): { variables: string; operatio
  * in what the read saw, and one heard after it to a variant the entry shows makes it stale, whatever
  * the order of commits and notifications. A hit still authenticates the caller (a presented token
  * that does not check out goes to Apollo, which answers 401) and pays the same rate limits and
- * cost budget, and the client sees the same body, headers, ETag and 304 as from Apollo. Misses,
- * private data and everything else take the normal path.
+ * cost budget, and the client sees the same body, headers, ETag and 304 as from Apollo. A miss on a
+ * key that was cacheable before waits for the same read when one is running (single flight: a
+ * page that expires under load is read once, not once per waiting request). Misses, private data
+ * and everything else take the normal path.
  */
 export function createCachedReadLane(options: CachedReadLaneOptions) {
   const { catalog, authenticate, charge, limits, metrics, stats } = options;
@@ -122,6 +128,43 @@ export function createCachedReadLane(options: CachedReadLaneOptions) {
   let entriesVersion = '';
   const stale = (mark: number, variants: string[] | Set<string> | undefined) =>
     variants === undefined ? catalog.changes.anySince(mark) : catalog.changes.changedSince(mark, variants);
+  // Single flight: a miss on a key that was cacheable before waits for the same read already
+  // running, then takes its answer from here. Keys of private or failing reads never wait.
+  const running = new Map<string, Promise<void>>();
+  const cacheable = new LRUCache<string, true>({ max: 10_000 });
+  const maxWaitMs = options.maxCoalesceWaitMs ?? 10_000;
+
+  /** The entry for a read, when there is one its read may still be answered with. */
+  function current(read: CachedRead): Entry | undefined {
+    const entry = read.version === entriesVersion ? entries.get(read.key) : undefined;
+    if (entry && stale(entry.mark, entry.stockOfVariants)) {
+      entries.delete(read.key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  /** Waits (bounded) for the same read when one is running, else makes this read the one others wait for. */
+  async function afterRunning(read: CachedRead): Promise<Entry | undefined> {
+    const pending = running.get(read.key);
+    if (pending && cacheable.has(read.key)) {
+      stats.coalesced += 1;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([pending, new Promise((resolve) => (timer = setTimeout(resolve, maxWaitMs)))]);
+      clearTimeout(timer);
+      const entry = current(read);
+      if (entry) return entry;
+    }
+    if (!running.has(read.key)) {
+      let done!: () => void;
+      running.set(read.key, new Promise<void>((resolve) => (done = resolve)));
+      read.lead = () => {
+        running.delete(read.key);
+        done();
+      };
+    }
+    return undefined;
+  }
 
   return {
     /** The read a request would be, when it is a manifest query and the catalog version is known. */
@@ -154,12 +197,8 @@ export function createCachedReadLane(options: CachedReadLaneOptions) {
       caller: { clientIp: string },
     ): Promise<LaneResponse | undefined> {
       const started = performance.now();
-      const entry = read.version === entriesVersion ? entries.get(read.key) : undefined;
+      const entry = current(read) ?? (await afterRunning(read));
       if (!entry) return undefined;
-      if (stale(entry.mark, entry.stockOfVariants)) {
-        entries.delete(read.key);
-        return undefined;
-      }
       let token: VerifiedToken | undefined;
       try {
         token = await authenticate.verify(request.headers.get('authorization'));
@@ -228,11 +267,18 @@ export function createCachedReadLane(options: CachedReadLaneOptions) {
       const data = dataText(response.body.string ?? '', result);
       // The ETag of src/graphql/plugins/http-cache.plugin.ts: over the data only.
       const etag = entityTag(data);
+      cacheable.set(read.key, true);
       entries.set(
         read.key,
         { data: Buffer.from(data), etag, cacheControl: maxAge[0], cost, mark: read.mark, stockOfVariants },
         { ttl: Number(maxAge[1]) * 1000 },
       );
+    },
+
+    /** Ends a read that went to Apollo: the reads waiting for it look for its answer now. Always called. */
+    settle(read: CachedRead): void {
+      read.lead?.();
+      read.lead = undefined;
     },
 
     stats: () => ({ entries: entries.size, bytes: entries.calculatedSize }),

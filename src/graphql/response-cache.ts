@@ -23,10 +23,10 @@ export interface ResponseCacheOptions {
  */
 export function createResponseCachePlugin(options: ResponseCacheOptions): {
   plugin: ApolloServerPlugin<GraphQLContext>;
-  stats: { hits: number; misses: number };
+  stats: { hits: number; misses: number; coalesced: number };
 } {
   const known = () => options.catalogVersion() !== 'unknown';
-  const stats = { hits: 0, misses: 0 };
+  const stats = { hits: 0, misses: 0, coalesced: 0 };
   // Counts lookups for the cache metrics; the plugin reads only through get().
   const counted: KeyValueCache<string> = {
     async get(key) {

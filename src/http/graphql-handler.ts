@@ -94,48 +94,53 @@ export function createGraphQLHandler<TContext extends BaseContext>(options: Grap
         return answer.status === 304 ? reply.code(304).send() : reply.code(200).send(answer.body);
       }
     }
-    // After the lane: cached reads cost next to nothing and are served even when busy.
-    if (admission && !admission.tryEnter()) {
-      void reply.header('retry-after', String(SHED_RETRY_AFTER_SECONDS));
-      return sendError(
-        reply,
-        request,
-        new AppError(ErrorCode.SERVICE_UNAVAILABLE, {
-          message: 'The service is overloaded. Retry later.',
-          details: { retryAfterSeconds: SHED_RETRY_AFTER_SECONDS },
-        }),
-      );
-    }
-    const controller = new AbortController();
-    // The response closing before it was fully written means the client went away.
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) controller.abort(new Error('client disconnected'));
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
-    const execution = apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest,
-      context: () => buildContext(request, reply, controller, read?.deps),
-    });
-    // Counted until the execution really ends: one abandoned at the deadline still holds resources.
-    if (admission) void execution.finally(() => admission.leave()).catch(() => undefined);
-    const outcome = await Promise.race([execution, deadline]).finally(() => clearTimeout(timer));
+    try {
+      // After the lane: cached reads cost next to nothing and are served even when busy.
+      if (admission && !admission.tryEnter()) {
+        void reply.header('retry-after', String(SHED_RETRY_AFTER_SECONDS));
+        return sendError(
+          reply,
+          request,
+          new AppError(ErrorCode.SERVICE_UNAVAILABLE, {
+            message: 'The service is overloaded. Retry later.',
+            details: { retryAfterSeconds: SHED_RETRY_AFTER_SECONDS },
+          }),
+        );
+      }
+      const controller = new AbortController();
+      // The response closing before it was fully written means the client went away.
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) controller.abort(new Error('client disconnected'));
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), timeoutMs);
+      });
+      const execution = apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest,
+        context: () => buildContext(request, reply, controller, read?.deps),
+      });
+      // Counted until the execution really ends: one abandoned at the deadline still holds resources.
+      if (admission) void execution.finally(() => admission.leave()).catch(() => undefined);
+      const outcome = await Promise.race([execution, deadline]).finally(() => clearTimeout(timer));
 
-    if (outcome === 'timeout') {
-      controller.abort(new Error(`operation timed out after ${timeoutMs} ms`));
-      execution.catch(() => undefined);
-      logger.warn('operation timed out', { requestId: request.id, timeoutMs });
-      return sendError(reply, request, new AppError(ErrorCode.OPERATION_TIMEOUT, { details: { timeoutMs } }));
-    }
+      if (outcome === 'timeout') {
+        controller.abort(new Error(`operation timed out after ${timeoutMs} ms`));
+        execution.catch(() => undefined);
+        logger.warn('operation timed out', { requestId: request.id, timeoutMs });
+        return sendError(reply, request, new AppError(ErrorCode.OPERATION_TIMEOUT, { details: { timeoutMs } }));
+      }
 
-    const { headers, body, status } = outcome;
-    if (cachedReads && read) cachedReads.remember(read, outcome);
-    for (const [name, value] of headers) void reply.header(name, value);
-    void reply.code(status ?? 200);
-    if (status === 304) return reply.send();
-    if (body.kind === 'complete') return reply.send(body.string);
-    return reply.send(Readable.from(body.asyncIterator));
+      const { headers, body, status } = outcome;
+      if (cachedReads && read) cachedReads.remember(read, outcome);
+      for (const [name, value] of headers) void reply.header(name, value);
+      void reply.code(status ?? 200);
+      if (status === 304) return reply.send();
+      if (body.kind === 'complete') return reply.send(body.string);
+      return reply.send(Readable.from(body.asyncIterator));
+    } finally {
+      // A read the lane let through: those waiting for the same read look for its answer now.
+      if (cachedReads && read) cachedReads.settle(read);
+    }
   };
 }

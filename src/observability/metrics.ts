@@ -61,7 +61,7 @@ export interface MetricSources {
   rateLimits: RateLimitStats;
   persisted: { hits: number; unknown: number; rejected: number };
   apqStoreErrors(): number;
-  responseCache?(): { hits: number; misses: number; errors: number };
+  responseCache?(): { hits: number; misses: number; coalesced: number; errors: number };
   /** The backup job's status file, if any (`npm run backup` writes it). */
   backupStatus?(): BackupStatus | undefined;
   /** Schedule solving: jobs waiting and running (the queue all instances share) and the solution cache. */
@@ -251,6 +251,8 @@ export function createMetrics() {
           [{ cache: 'apq', result: 'error' }, sources.apqStoreErrors()],
           [{ cache: 'responses', result: 'hit' }, sources.responseCache?.().hits ?? 0],
           [{ cache: 'responses', result: 'miss' }, sources.responseCache?.().misses ?? 0],
+          // Reads that waited for the same read already running (the cached-read lane's single flight).
+          [{ cache: 'responses', result: 'coalesced' }, sources.responseCache?.().coalesced ?? 0],
           [{ cache: 'responses', result: 'error' }, sources.responseCache?.().errors ?? 0],
           [{ cache: 'schedules', result: 'hit' }, sources.scheduling?.cache.hits ?? 0],
           [{ cache: 'schedules', result: 'miss' }, sources.scheduling?.cache.misses ?? 0],

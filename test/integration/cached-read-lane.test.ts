@@ -274,6 +274,33 @@ describe('cached-read lane', () => {
     expect(statementsOfB - after).toBeGreaterThan(0);
   });
 
+  it('concurrent misses of a read that was cacheable run it once: the others wait and take its answer', async () => {
+    const { tag, variantIds } = await seedFixture(a.database, { stock: 4 });
+    const sku = `P-${tag}`;
+    /** Changes the variant's stock: the entry goes, the key stays known as cacheable. */
+    const restock = async (quantity: number) => {
+      await a.database.prisma.inventoryLevel.updateMany({ where: { variantId: variantIds[0] }, data: { quantity } });
+      await catalogVersionSettled(a.database, a, b);
+      await dropSharedCache();
+    };
+    await catalogVersionSettled(a.database, a, b);
+    await productDetail(a, sku);
+    await settle(() => productDetail(a, sku));
+    await restock(5);
+    // What one execution of the read costs.
+    const first = statements;
+    expect(quantityOf(await productDetail(a, sku))).toBe(5);
+    const once = statements - first;
+    expect(once).toBeGreaterThan(0);
+    await settle(() => productDetail(a, sku));
+    await restock(6);
+    const before = statements;
+    const replies = await Promise.all(Array.from({ length: 8 }, () => productDetail(a, sku)));
+    for (const reply of replies) expect(quantityOf(reply)).toBe(6);
+    // Up to eight executions without the single flight.
+    expect(statements - before).toBe(once);
+  });
+
   it('stock reaches public answers only through ProductVariant.stockLevels, which records it', () => {
     // A new path to stock levels must call ctx.cacheDeps.stockOf, or the lane would keep its
     // answers past a stock change: this list is where such a path is noticed.
