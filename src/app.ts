@@ -279,6 +279,7 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
           limits: live.rateLimits,
           metrics,
           stats: responseCache.stats,
+          maxCoalesceWaitMs: config.graphql.executionTimeoutMs,
         })
       : undefined;
   server.route({

@@ -31,7 +31,7 @@ export interface CachedReadLaneOptions {
   stats: { hits: number; coalesced: number };
   /** Most bytes of response data held per instance. @default 64 MiB */
   maxBytes?: number;
-  /** Longest a read waits for the same read already running before it runs itself. @default 10 s */
+  /** Longest a read waits for the same read already running before it runs itself (the execution timeout). @default 10 s */
   maxCoalesceWaitMs?: number;
 }
 
@@ -144,10 +144,14 @@ export function createCachedReadLane(options: CachedReadLaneOptions) {
     return entry;
   }
 
-  /** Waits (bounded) for the same read when one is running, else makes this read the one others wait for. */
+  /**
+   * For a key that was cacheable before: waits (bounded) for the same read when one is running, or
+   * makes this read the one others wait for. Other keys (private, failing, new) run alone.
+   */
   async function afterRunning(read: CachedRead): Promise<Entry | undefined> {
+    if (!cacheable.has(read.key)) return undefined;
     const pending = running.get(read.key);
-    if (pending && cacheable.has(read.key)) {
+    if (pending) {
       stats.coalesced += 1;
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([pending, new Promise((resolve) => (timer = setTimeout(resolve, maxWaitMs)))]);
