@@ -133,11 +133,11 @@ export const configSpec = {
   }),
   RESPONSE_CACHE_ENABLED: bool({
     default: true,
-    desc: 'Serve cacheable reads (public catalog) from a response cache shared through Redis, invalidated on catalog and stock changes.',
+    desc: 'Cache public catalog reads (memory and Redis); changes invalidate them, in memory a stock change only where it is shown.',
   }),
   RESPONSE_CACHE_COALESCE_MS: num({
     default: 250,
-    desc: 'Catalog changes within this window invalidate the response cache once (bursts of checkouts flush it once).',
+    desc: 'Catalog and stock changes heard within this window are applied together (a burst of checkouts invalidates once).',
   }),
   PERSISTED_OPERATIONS_MODE: str({
     choices: ['safelist', 'audit', 'apq', 'off'],
