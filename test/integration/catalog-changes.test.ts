@@ -14,6 +14,7 @@ const NOBODY = '00000000-0000-0000-0000-000000000000';
 
 describe('catalog changes: keyed stock notifications', () => {
   let name: string;
+  let url: string;
   let db: pg.Client;
   let listener: pg.Client;
   let watch: VersionWatch;
@@ -29,7 +30,7 @@ describe('catalog changes: keyed stock notifications', () => {
   /** Waits until the watch applied the sequence's latest version (notifications are coalesced). */
   async function heard(): Promise<void> {
     const version = await lastVersion();
-    await until(() => watch.current() === version, 'the watch to hear the latest change', 5_000);
+    await until(() => watch.current().split(/[~@]/)[0] === version, 'the watch to hear the latest change', 5_000);
   }
 
   async function addVariants(count: number): Promise<string[]> {
@@ -54,6 +55,7 @@ describe('catalog changes: keyed stock notifications', () => {
   beforeAll(async () => {
     const scratch = await scratchDatabase('catalog_changes', { migrated: true });
     name = scratch.name;
+    url = scratch.url;
     db = new pg.Client({ connectionString: scratch.url });
     listener = new pg.Client({ connectionString: scratch.url });
     await db.connect();
@@ -155,6 +157,28 @@ describe('catalog changes: keyed stock notifications', () => {
     expect(watch.changes.changedSince(mark, [NOBODY])).toBe(true);
   });
 
+  it('a change that commits after a higher version still moves the version the shared cache is keyed by', async () => {
+    const [x, y] = await addVariants(2);
+    await stock([x!, y!], 1);
+    await heard();
+    const slow = new pg.Client({ connectionString: url });
+    await slow.connect();
+    try {
+      // The slow transaction takes its version first and commits last.
+      await slow.query('BEGIN');
+      await slow.query('UPDATE inventory_levels SET quantity = 7 WHERE variant_id = $1', [x]);
+      await stock([y!], 8);
+      await heard();
+      const before = watch.current();
+      expect(before).toBe(await lastVersion());
+      await slow.query('COMMIT');
+      await until(() => watch.current() !== before, 'the late commit to move the version', 5_000);
+      expect(watch.current()).toMatch(new RegExp(`^${before}~\\d+$`));
+    } finally {
+      await slow.end();
+    }
+  });
+
   it('after a lost connection, everything counts as changed: what happened meanwhile went unheard', async () => {
     const [x] = await addVariants(1);
     await heard();
@@ -166,6 +190,9 @@ describe('catalog changes: keyed stock notifications', () => {
     await until(() => watch.current() === 'unknown', 'the watch to notice the loss', 5_000);
     expect(watch.unkeyed()).toBe('unknown');
     await until(() => watch.current() !== 'unknown', 'the watch to reconnect', 10_000);
+    // Its own version until the next higher one: another instance's under this number may lack a
+    // change that committed late, before this connection listened.
+    expect(watch.current()).toMatch(/^\d+@[0-9a-f]{8}$/);
     expect(watch.changes.changedSince(mark, [x!])).toBe(true);
     expect(watch.unkeyed()).toBe(await lastVersion());
   });

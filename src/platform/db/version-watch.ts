@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from '../../observability/logger.js';
 
@@ -32,7 +33,11 @@ export interface KeyedChanges {
 }
 
 export interface VersionWatch {
-  /** The newest version seen; `unknown` until the first read and while disconnected. */
+  /**
+   * The version to key shared caches by; `unknown` until the first read and while disconnected.
+   * It changes on every change heard: `42`, `42~41` when 41 committed after 42, and `42@a1b2c3d4`
+   * (this instance's own) after a (re)connect, until the next higher version.
+   */
   current(): string;
   /**
    * The newest version of a change that was not keyed (or was missed while disconnected);
@@ -61,7 +66,9 @@ export function watchVersion(options: VersionWatchOptions): VersionWatch {
   const maxKeys = options.maxKeys ?? 100_000;
   let version = 'unknown';
   let unkeyedVersion = 'unknown';
-  let pending: bigint | undefined;
+  // The highest version heard, and the version the pending batch ends on (see `versionAfter`).
+  let highest: bigint | undefined;
+  let pendingVersion: string | undefined;
   let pendingUnkeyed: bigint | undefined;
   const pendingKeys = new Set<string>();
   // Keyed changes: a counter of applied batches, the batch each key last changed in, and the
@@ -79,9 +86,23 @@ export function watchVersion(options: VersionWatchOptions): VersionWatch {
   const newer = (current: string, next: bigint) =>
     current === 'unknown' || next > BigInt(current) ? next.toString() : current;
 
-  /** Applies a batch: the newest version, whether something unkeyed changed, the keys changed. */
-  const apply = (next: bigint, unkeyed: bigint | undefined, keys: Iterable<string>) => {
-    version = newer(version, next);
+  /**
+   * The shared version after a notification. Versions are taken when a statement runs, not when
+   * it commits, so a change can arrive after a higher one: it still moves the version (to
+   * `highest~late`), or answers cached under `highest` without it would stay reachable. Every
+   * instance hears notifications in commit order, so instances that heard the same ones agree.
+   */
+  const versionAfter = (value: bigint): string => {
+    if (highest === undefined || value > highest) {
+      highest = value;
+      return value.toString();
+    }
+    return `${highest}~${value}`;
+  };
+
+  /** Applies a batch: the version it ends on, whether something unkeyed changed, the keys changed. */
+  const apply = (next: string, unkeyed: bigint | undefined, keys: Iterable<string>) => {
+    version = next;
     heard += 1;
     if (unkeyed !== undefined) {
       unkeyedVersion = newer(unkeyedVersion, unkeyed);
@@ -98,6 +119,14 @@ export function watchVersion(options: VersionWatchOptions): VersionWatch {
     }
   };
 
+  function clearPending(): void {
+    clearTimeout(flush);
+    flush = undefined;
+    pendingVersion = undefined;
+    pendingUnkeyed = undefined;
+    pendingKeys.clear();
+  }
+
   const connect = async () => {
     const next = new pg.Client({ connectionString: url, application_name: 'erp-gateway-version-watch' });
     next.on('notification', (message) => {
@@ -108,7 +137,7 @@ export function watchVersion(options: VersionWatchOptions): VersionWatch {
         return;
       }
       const value = BigInt(parsed[1]!);
-      pending = pending === undefined || value > pending ? value : pending;
+      pendingVersion = versionAfter(value);
       if (parsed[2] === undefined) {
         pendingUnkeyed = pendingUnkeyed === undefined || value > pendingUnkeyed ? value : pendingUnkeyed;
       } else {
@@ -116,8 +145,8 @@ export function watchVersion(options: VersionWatchOptions): VersionWatch {
       }
       flush ??= setTimeout(() => {
         flush = undefined;
-        if (pending !== undefined) apply(pending, pendingUnkeyed, pendingKeys);
-        pending = undefined;
+        if (pendingVersion !== undefined) apply(pendingVersion, pendingUnkeyed, pendingKeys);
+        pendingVersion = undefined;
         pendingUnkeyed = undefined;
         pendingKeys.clear();
       }, coalesceMs);
@@ -131,9 +160,13 @@ export function watchVersion(options: VersionWatchOptions): VersionWatch {
       client = next;
       if (failures > 0) logger.info('version watch reconnected', { channel });
       failures = 0;
-      // Whatever changed while nobody listened is unknown: a change to everything.
+      // Whatever changed while nobody listened is unknown: a change to everything. Until the next
+      // higher version, this instance's version is its own: another's under the same number may
+      // lack a change that committed late, before this connection listened.
       const last = BigInt(rows[0]?.last_value ?? '0');
-      apply(last, last, []);
+      clearPending();
+      highest = highest === undefined || last > highest ? last : highest;
+      apply(`${highest}@${randomUUID().slice(0, 8)}`, last, []);
     } catch (error) {
       await next.end().catch(() => undefined);
       lost(next, error as Error);
@@ -147,6 +180,8 @@ export function watchVersion(options: VersionWatchOptions): VersionWatch {
     client = undefined;
     version = 'unknown';
     unkeyedVersion = 'unknown';
+    // A batch heard before the loss must not reopen the caches while nobody listens.
+    clearPending();
     failures += 1;
     if (failures === 1)
       logger.warn('version watch lost its connection: caching paused', { channel, error: error.message });
