@@ -81,6 +81,8 @@ interface Entry {
   stockOfVariants: string[] | undefined;
 }
 
+/** Most reads waiting for another at once, per instance. */
+const MAX_WAITING = 256;
 const PUBLIC_MAX_AGE = /^max-age=(\d+), public$/;
 const DATA_PREFIX = '{"data":';
 const DATA_OPEN = Buffer.from(DATA_PREFIX);
@@ -133,6 +135,7 @@ export function createCachedReadLane(options: CachedReadLaneOptions) {
   const running = new Map<string, Promise<void>>();
   const cacheable = new LRUCache<string, true>({ max: 10_000 });
   const maxWaitMs = options.maxCoalesceWaitMs ?? 10_000;
+  let waiting = 0;
 
   /** The entry for a read, when there is one its read may still be answered with. */
   function current(read: CachedRead): Entry | undefined {
@@ -151,11 +154,14 @@ export function createCachedReadLane(options: CachedReadLaneOptions) {
   async function afterRunning(read: CachedRead): Promise<Entry | undefined> {
     if (!cacheable.has(read.key)) return undefined;
     const pending = running.get(read.key);
-    if (pending) {
+    // Waiting reads are outside admission control: past MAX_WAITING they run (and may be shed).
+    if (pending && waiting < MAX_WAITING) {
       stats.coalesced += 1;
+      waiting += 1;
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([pending, new Promise((resolve) => (timer = setTimeout(resolve, maxWaitMs)))]);
       clearTimeout(timer);
+      waiting -= 1;
       const entry = current(read);
       if (entry) return entry;
     }

@@ -67,6 +67,7 @@ function toHTTPGraphQLRequest(request: FastifyRequest): HTTPGraphQLRequest {
 export function createGraphQLHandler<TContext extends BaseContext>(options: GraphQLHandlerOptions<TContext>) {
   const { apollo, buildContext, timeoutMs, logger, gate, cachedReads, admission } = options;
   return async function graphqlHandler(request: FastifyRequest, reply: FastifyReply) {
+    const arrived = performance.now();
     let httpGraphQLRequest = toHTTPGraphQLRequest(request);
     let operation: PersistedOperation | undefined;
     if (gate) {
@@ -113,8 +114,9 @@ export function createGraphQLHandler<TContext extends BaseContext>(options: Grap
         if (!reply.raw.writableFinished) controller.abort(new Error('client disconnected'));
       });
       let timer: NodeJS.Timeout | undefined;
+      // From the request's arrival: time spent waiting for the same read in the lane counts too.
       const deadline = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), timeoutMs);
+        timer = setTimeout(() => resolve('timeout'), Math.max(0, timeoutMs - (performance.now() - arrived)));
       });
       const execution = apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest,
