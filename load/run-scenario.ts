@@ -370,43 +370,43 @@ function metricValue(text: string, series: string): number | undefined {
 }
 
 /** Heap used, young generation and major GCs of a gateway, from its /metrics (prom-client's default metrics). */
-export async function readHeap(metricsBase: string): Promise<HeapSample | undefined> {
+/** A gateway's /metrics text, or undefined when it is busy or not listening yet (the sample is skipped). */
+async function scrapeMetrics(metricsBase: string): Promise<string | undefined> {
   try {
     const response = await fetch(`${metricsBase}/metrics`, { signal: AbortSignal.timeout(3_000) });
-    if (!response.ok) return undefined;
-    const text = await response.text();
-    const used = metricValue(text, 'nodejs_heap_size_used_bytes');
-    if (used === undefined) return undefined;
-    const young = metricValue(text, 'nodejs_heap_space_size_used_bytes{space="new"}');
-    return {
-      at: Date.now(),
-      usedMb: used / 1024 / 1024,
-      newSpaceMb: young === undefined ? undefined : young / 1024 / 1024,
-      // No series yet: no major collection so far (the histogram has a series per kind seen).
-      majorGcs:
-        metricValue(text, 'nodejs_gc_duration_seconds_count{kind="major"}') ??
-        (text.includes('\nnodejs_gc_duration_seconds_count') ? 0 : undefined),
-    };
+    return response.ok ? await response.text() : undefined;
   } catch {
-    return undefined; // busy or not listening yet: this sample is skipped
+    return undefined;
   }
+}
+
+export async function readHeap(metricsBase: string): Promise<HeapSample | undefined> {
+  const text = await scrapeMetrics(metricsBase);
+  if (text === undefined) return undefined;
+  const used = metricValue(text, 'nodejs_heap_size_used_bytes');
+  if (used === undefined) return undefined;
+  const young = metricValue(text, 'nodejs_heap_space_size_used_bytes{space="new"}');
+  return {
+    at: Date.now(),
+    usedMb: used / 1024 / 1024,
+    newSpaceMb: young === undefined ? undefined : young / 1024 / 1024,
+    // No series yet: no major collection so far (the histogram has a series per kind seen).
+    majorGcs:
+      metricValue(text, 'nodejs_gc_duration_seconds_count{kind="major"}') ??
+      (text.includes('\nnodejs_gc_duration_seconds_count') ? 0 : undefined),
+  };
 }
 
 /** The response cache's lookups so far (lane and shared cache hits, shared cache misses), from /metrics. */
 export async function readResponseCache(
   metricsBase: string,
 ): Promise<{ hits: number; misses: number; coalesced: number } | undefined> {
-  try {
-    const response = await fetch(`${metricsBase}/metrics`, { signal: AbortSignal.timeout(3_000) });
-    if (!response.ok) return undefined;
-    const text = await response.text();
-    const hits = metricValue(text, 'cache_operations_total{cache="responses",result="hit"}');
-    const misses = metricValue(text, 'cache_operations_total{cache="responses",result="miss"}');
-    const coalesced = metricValue(text, 'cache_operations_total{cache="responses",result="coalesced"}') ?? 0;
-    return hits === undefined || misses === undefined ? undefined : { hits, misses, coalesced };
-  } catch {
-    return undefined;
-  }
+  const text = await scrapeMetrics(metricsBase);
+  if (text === undefined) return undefined;
+  const hits = metricValue(text, 'cache_operations_total{cache="responses",result="hit"}');
+  const misses = metricValue(text, 'cache_operations_total{cache="responses",result="miss"}');
+  const coalesced = metricValue(text, 'cache_operations_total{cache="responses",result="coalesced"}') ?? 0;
+  return hits === undefined || misses === undefined ? undefined : { hits, misses, coalesced };
 }
 
 /**

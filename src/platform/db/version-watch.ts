@@ -144,11 +144,8 @@ export function watchVersion(options: VersionWatchOptions): VersionWatch {
         for (const key of parsed[2].split(',')) pendingKeys.add(key);
       }
       flush ??= setTimeout(() => {
-        flush = undefined;
         if (pendingVersion !== undefined) apply(pendingVersion, pendingUnkeyed, pendingKeys);
-        pendingVersion = undefined;
-        pendingUnkeyed = undefined;
-        pendingKeys.clear();
+        clearPending();
       }, coalesceMs);
     });
     next.on('error', (error) => lost(next, error));
