@@ -74,6 +74,8 @@ export interface AppConfig {
     };
     executionTimeoutMs: number;
     responseCache: { enabled: boolean; coalesceMs: number };
+    /** Queries answered by one compiled statement when every field has a projection (ADR 0008). */
+    compiledReads: boolean;
     persisted: {
       mode: PersistedOperationsMode;
       /** Absolute paths of the manifests. */
@@ -469,6 +471,7 @@ export function loadConfig({ env = process.env, rootDir }: LoadConfigOptions): A
       },
       executionTimeoutMs: values.GRAPHQL_EXECUTION_TIMEOUT_MS,
       responseCache: { enabled: values.RESPONSE_CACHE_ENABLED, coalesceMs: values.RESPONSE_CACHE_COALESCE_MS },
+      compiledReads: values.COMPILED_READS_ENABLED,
       persisted: {
         mode: values.PERSISTED_OPERATIONS_MODE as PersistedOperationsMode,
         manifests: listOf(values.PERSISTED_OPERATIONS_MANIFESTS).map((path) => resolve(rootDir, path)),

@@ -139,6 +139,10 @@ export const configSpec = {
     default: 250,
     desc: 'Catalog and stock changes heard within this window are applied together (a burst of checkouts invalidates once).',
   }),
+  COMPILED_READS_ENABLED: bool({
+    default: true,
+    desc: 'Answer a query whose every field has a SQL projection (order histories, customers, products, variants) with one statement that builds the JSON (ADR 0008); false executes every query field by field.',
+  }),
   PERSISTED_OPERATIONS_MODE: str({
     choices: ['safelist', 'audit', 'apq', 'off'],
     default: 'safelist',

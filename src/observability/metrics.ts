@@ -159,6 +159,12 @@ export function createMetrics() {
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
+    compiledReads: new Counter({
+      name: 'graphql_compiled_reads_total',
+      help: 'Queries by how they were answered: answered (one compiled statement), executed (not compilable), failed (the statement failed; executed instead).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
     rootFields: new Histogram({
       name: 'graphql_resolver_duration_seconds',
       help: 'Duration of root field resolvers (Query.*, Mutation.*), where slow fields show first.',

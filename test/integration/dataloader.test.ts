@@ -22,7 +22,9 @@ describe('DataLoader batching (REQ 6.3)', () => {
   const to = new Date(from.getTime() + 3_600_000);
 
   beforeAll(async () => {
-    t = await startTestApp();
+    // The loaders are what this measures: compiled reads (ADR 0008) would answer the order history
+    // in one statement without them (test/properties/compiled-reads.property.test.ts).
+    t = await startTestApp({ COMPILED_READS_ENABLED: 'false' });
     const fixtures = await Promise.all(Array.from({ length: 5 }, () => seedFixture(t.database, { variants: 3 })));
     const customers = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>

@@ -1,4 +1,4 @@
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { ApolloServerPlugin, BaseContext, GraphQLRequestContextExecutionDidStart } from '@apollo/server';
 import {
   getNamedType,
   getOperationAST,
@@ -155,6 +155,25 @@ export function createOperationPolicies(schema: GraphQLSchema): OperationPolicie
 export const isCacheablePolicy = (hint: Hint): boolean => (hint.maxAge ?? 0) > 0;
 
 /**
+ * Narrows the request's cache policy to its operation's: when execution starts, or when a compiled
+ * read answers without executing (src/graphql/compiled-reads.ts).
+ */
+export function applyOperationPolicy(
+  policyOf: OperationPolicies,
+  {
+    document,
+    operationName,
+    overallCachePolicy,
+  }: Pick<GraphQLRequestContextExecutionDidStart<BaseContext>, 'document' | 'operationName' | 'overallCachePolicy'>,
+): void {
+  const hint = policyOf(document, operationName);
+  overallCachePolicy.restrict({
+    ...(hint.maxAge !== undefined ? { maxAge: hint.maxAge } : {}),
+    ...(hint.scope !== undefined ? { scope: hint.scope } : {}),
+  } as Parameters<typeof overallCachePolicy.restrict>[0]);
+}
+
+/**
  * In place of Apollo Server's cache-control plugin (disabled in app.ts): the operation's policy
  * from `operationCachePolicy`, applied when execution starts, and the same `Cache-Control`
  * header: `max-age=N, public|private` for a cacheable response without errors, `no-store`
@@ -164,12 +183,8 @@ export function createCachePolicyPlugin(policyOf: OperationPolicies): ApolloServ
   return {
     async requestDidStart() {
       return {
-        async executionDidStart({ document, operationName, overallCachePolicy }) {
-          const hint = policyOf(document, operationName);
-          overallCachePolicy.restrict({
-            ...(hint.maxAge !== undefined ? { maxAge: hint.maxAge } : {}),
-            ...(hint.scope !== undefined ? { scope: hint.scope } : {}),
-          } as Parameters<typeof overallCachePolicy.restrict>[0]);
+        async executionDidStart(requestContext) {
+          applyOperationPolicy(policyOf, requestContext);
         },
         async willSendResponse({ response, overallCachePolicy }) {
           const cacheable = overallCachePolicy.policyIfCacheable();

@@ -1,3 +1,4 @@
+export { salesProjections } from './sales.projections.js';
 export { createSalesLoaders, type SalesLoaders } from './sales.loaders.js';
 export {
   CartItemResolver,

@@ -156,7 +156,7 @@ export async function loadRecentOrders(prisma: Prisma, keys: readonly RecentOrde
                         'id', y.id, 'orderId', y.order_id, 'amount', y.amount::text, 'currency', y.currency,
                         'method', y.method, 'status', y.status, 'reference', y.reference,
                         'createdAt', y.created_at, 'updatedAt', y.updated_at
-                      ) ORDER BY y.created_at), '[]')
+                      ) ORDER BY y.created_at, y.id), '[]')
                  FROM payments y
                 WHERE y.order_id = o.id) END AS payments
         FROM unnest(${customerIds}::uuid[]) AS c(id)

@@ -44,7 +44,10 @@ export function createSalesLoaders(prisma: Prisma, catalog: CatalogLoaders) {
     paymentsByOrderId: new PrimedLoader<string, PaymentRow[]>(async (orderIds) =>
       loaderKeys.groupBy(
         orderIds,
-        await prisma.payment.findMany({ where: { orderId: { in: [...orderIds] } }, orderBy: { createdAt: 'asc' } }),
+        await prisma.payment.findMany({
+          where: { orderId: { in: [...orderIds] } },
+          orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        }),
         (p) => p.orderId,
       ),
     ),

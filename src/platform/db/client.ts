@@ -87,6 +87,13 @@ export interface Database {
    * instead, which the error path logs); returns the unsubscribe function.
    */
   onStatement(listener: (event: StatementEvent) => void): () => void;
+  /**
+   * Runs one read statement on the pool, outside Prisma, and returns its first row's first
+   * column as text (null without a row): for statements that build a whole answer as JSON, which
+   * Prisma would parse and map value by value. The statement is reported to `onStatement`
+   * listeners and the slow-statement log as Prisma's are. `name` prepares it once per connection.
+   */
+  readText(sql: string, values: readonly unknown[], name?: string): Promise<string | null>;
   /** Pool gauges for health and metrics (REQ 6.5). */
   poolStats(): { size: number; idle: number; inUse: number; waiting: number; max: number };
   close(): Promise<void>;
@@ -132,12 +139,13 @@ export function createDatabase(options: DatabaseOptions): Database {
 
   const listeners = new Set<(event: StatementEvent) => void>();
   const slowMs = options.slowQueryMs ?? 100;
-  const prisma = createPrismaClient(pool, options, logger, (statement) => {
+  const reportStatement = (statement: StatementEvent) => {
     if (statement.durationMs >= slowMs) {
       logger.warn('slow SQL statement', { sql: statement.sql, durationMs: statement.durationMs, params: '[REDACTED]' });
     }
     for (const listener of listeners) listener(statement);
-  });
+  };
+  const prisma = createPrismaClient(pool, options, logger, reportStatement);
 
   return {
     prisma,
@@ -146,6 +154,14 @@ export function createDatabase(options: DatabaseOptions): Database {
     onStatement(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    async readText(sql, values, name) {
+      const started = performance.now();
+      // Every column as text: the caller parses what it asked for.
+      const result = await pool.query<unknown[]>({ text: sql, values: [...values], name, rowMode: 'array' });
+      reportStatement({ sql, durationMs: Math.round(performance.now() - started) });
+      const value = result.rows[0]?.[0];
+      return value === undefined || value === null ? null : String(value);
     },
     poolStats: () => ({
       size: pool.totalCount,
