@@ -3,6 +3,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
 import { getDirective } from '@graphql-tools/utils';
 import { validateSync } from 'class-validator';
+import { getMetadataStorage } from 'type-graphql';
 import {
   getArgumentValues,
   getDirectiveValues,
@@ -11,6 +12,7 @@ import {
   getVariableValues,
   GraphQLIncludeDirective,
   GraphQLSkipDirective,
+  isInputObjectType,
   isListType,
   isNonNullType,
   isObjectType,
@@ -18,6 +20,7 @@ import {
   type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLField,
+  type GraphQLInputType,
   type GraphQLObjectType,
   type GraphQLSchema,
   type OperationDefinitionNode,
@@ -28,7 +31,7 @@ import type { Database } from '../platform/db/index.js';
 import type { PermissionKey } from '../modules/identity/index.js';
 import { assertAuthorized } from './directives/auth.directive.js';
 import type { GraphQLContext } from './context.js';
-import type { Bind, FieldArgs, Projections } from './projections.js';
+import { mergeProjections, type Bind, type FieldArgs, type Projections } from './projections.js';
 import { applyOperationPolicy, type OperationPolicies } from './plugins/cache-policy.plugin.js';
 
 // Compiled reads (ADR 0008): a query whose every selected field has a projection is answered by ONE
@@ -54,6 +57,30 @@ export interface CompiledRead {
   values: unknown[];
   /** `Query.<field>` of each root field, for the resolver-duration metric. */
   rootFields: string[];
+  /** The answer carries the variants whose stock it shows, under STOCK_OF_KEY. */
+  recordsStock: boolean;
+}
+
+/** The key under which a variant's JSON carries its id when its stock is shown (not a GraphQL name). */
+export const STOCK_OF_KEY = '$stockOf';
+
+const inputClasses = new Map(getMetadataStorage().inputTypes.map((input) => [input.name, input.target]));
+
+/** An argument value with its input objects as instances of their type-graphql classes. */
+function asInstances(type: GraphQLInputType, value: unknown): unknown {
+  if (value === null || value === undefined) return value;
+  const nullable = getNullableType(type);
+  if (isListType(nullable)) return (value as unknown[]).map((item) => asInstances(nullable.ofType, item));
+  if (!isInputObjectType(nullable)) return value;
+  const fields = nullable.getFields();
+  const Target = inputClasses.get(nullable.name) as (new () => object) | undefined;
+  const converted = Object.fromEntries(
+    Object.entries(value as Record<string, unknown>).map(([name, item]) => [
+      name,
+      asInstances(fields[name]!.type, item),
+    ]),
+  );
+  return Target ? Object.assign(new Target(), converted) : converted;
 }
 
 /**
@@ -73,8 +100,9 @@ export function compileRead(
   let aliases = 0;
   const bind: Bind = (value, type) => {
     values.push(value);
-    return `$${values.length}::${type}`;
+    return type ? `$${values.length}::${type}` : `$${values.length}`;
   };
+  let recordsStock = false;
   const nextAlias = () => `r${(aliases += 1)}`;
 
   const included = (node: { directives?: readonly unknown[] }): boolean => {
@@ -137,10 +165,15 @@ export function compileRead(
   ): FieldArgs => {
     if (field.args.length === 0) return {};
     if (!argsClass) throw new NotCompilable(`${field.name} takes arguments`);
+    // As type-graphql validates them: input objects as instances of their classes, so nested rules apply.
     const args = getArgumentValues(field, node, variables);
-    const errors = validateSync(Object.assign(new argsClass(), args), { forbidUnknownValues: false });
+    const instance = new argsClass();
+    for (const arg of field.args) {
+      if (arg.name in args) Object.assign(instance, { [arg.name]: asInstances(arg.type, args[arg.name]) });
+    }
+    const errors = validateSync(instance, { forbidUnknownValues: false });
     if (errors.length > 0) throw new NotCompilable(`${field.name}: invalid arguments`);
-    return args;
+    return instance as FieldArgs;
   };
 
   const objectType = (field: GraphQLField<unknown, unknown>): GraphQLObjectType => {
@@ -149,11 +182,18 @@ export function compileRead(
     return named;
   };
 
-  const objectSql = (type: GraphQLObjectType, fields: Map<string, FieldNode[]>, row: string): string => {
-    const projected = projections.types[type.name];
+  const objectSql = (
+    types: Projections['types'],
+    type: GraphQLObjectType,
+    fields: Map<string, FieldNode[]>,
+    row: string,
+  ): string => {
+    const projected = types[type.name];
     if (!projected) throw new NotCompilable(`type ${type.name}`);
-    if (fields.size > MAX_FIELDS_PER_OBJECT) throw new NotCompilable(`${fields.size} fields of ${type.name}`);
+    // One more pair for the stock dependency a field may add.
+    if (fields.size + 1 > MAX_FIELDS_PER_OBJECT) throw new NotCompilable(`${fields.size} fields of ${type.name}`);
     const parts: string[] = [];
+    let stockOf: string | undefined;
     for (const [key, nodes] of fields) {
       const node = nodes[0]!;
       const name = node.name.value;
@@ -176,12 +216,18 @@ export function compileRead(
         nodes.map((n) => n.selectionSet),
       );
       const alias = nextAlias();
-      const body = objectSql(childType, child, alias);
+      const body = objectSql(types, childType, child, alias);
+      if (projection.kind === 'list' && projection.stockOf) stockOf = projection.stockOf(row);
       parts.push(
         projection.kind === 'object'
           ? `'${key}', (SELECT ${body} ${projection.from(row, alias)})`
           : `'${key}', (SELECT coalesce(json_agg(${body} ORDER BY ${projection.orderBy(alias)}), '[]') ${projection.from(row, alias, args, bind)})`,
       );
+    }
+    // Not a GraphQL name, so never a response key: the plugin takes it out of the answer.
+    if (stockOf) {
+      parts.push(`'${STOCK_OF_KEY}', ${stockOf}`);
+      recordsStock = true;
     }
     return `json_build_object(${parts.join(', ')})`;
   };
@@ -202,26 +248,29 @@ export function compileRead(
       }
       const field = queryType.getFields()[name];
       const root = projections.roots[name];
-      if (!field || !root) return undefined;
-      // A non-null root has no null to answer with when its row is missing: the resolver's error.
-      if (isNonNullType(field.type) || isListType(getNullableType(field.type))) return undefined;
+      if (!field || !root || isListType(getNullableType(field.type))) return undefined;
       checkField(queryType, field);
       const args = argumentsOf(field, node, root.args);
       const type = objectType(field);
       const alias = nextAlias();
-      const from = root.from(alias, args, bind, context);
-      const body = objectSql(
-        type,
-        collect(
+      const read = root.read(alias, args, bind, context);
+      // A non-null root has no null to answer with when a row may be missing: the resolver's error.
+      if (isNonNullType(field.type) && read?.from !== '') return undefined;
+      if (read === null) {
+        parts.push(`'${key}', NULL`);
+      } else {
+        const types = read.types
+          ? mergeProjections({ types: projections.types, roots: {} }, { types: read.types, roots: {} }).types
+          : projections.types;
+        const fields = collect(
           type,
           nodes.map((n) => n.selectionSet),
-        ),
-        alias,
-      );
-      parts.push(`'${key}', ${from === null ? 'NULL' : `(SELECT ${body} ${from})`}`);
+        );
+        parts.push(`'${key}', (SELECT ${objectSql(types, type, fields, alias)} ${read.from})`);
+      }
       rootFields.push(`${queryType.name}.${name}`);
     }
-    return { sql: `SELECT json_build_object(${parts.join(', ')})::text`, values, rootFields };
+    return { sql: `SELECT json_build_object(${parts.join(', ')})::text`, values, rootFields, recordsStock };
   } catch (error) {
     if (error instanceof NotCompilable) return undefined;
     throw error;
@@ -317,9 +366,19 @@ export function createCompiledReadsPlugin(options: CompiledReadsOptions): Apollo
           for (const field of read.rootFields) rootFields.observe({ field }, seconds);
           compiledReads.inc({ result: 'answered' });
           applyOperationPolicy(options.policyOf, requestContext);
+          // What a cached-read lane keeps this answer by (ADR 0007): it was read now, showing this stock.
+          const deps = contextValue.cacheDeps;
+          if (deps) deps.executed = true;
+          const data = read.recordsStock
+            ? (JSON.parse(text ?? 'null', (key, value: unknown) => {
+                if (key !== STOCK_OF_KEY) return value;
+                deps?.stockOf(value as string);
+                return undefined;
+              }) as Record<string, unknown>)
+            : (JSON.parse(text ?? 'null') as Record<string, unknown>);
           return {
             http: { status: undefined, headers: new HeaderMap() },
-            body: { kind: 'single', singleResult: { data: JSON.parse(text ?? 'null') as Record<string, unknown> } },
+            body: { kind: 'single', singleResult: { data } },
           };
         },
       };

@@ -3,8 +3,8 @@ import type { GraphQLContext } from './context.js';
 // What the modules declare for compiled reads (src/graphql/compiled-reads.ts, ADR 0008): how each
 // field of a type is read in SQL. Kept apart from the compiler so modules import no plugin code.
 
-/** Binds a value as the statement's next parameter, cast to `type`; returns its placeholder. */
-export type Bind = (value: unknown, type: string) => string;
+/** Binds a value as the statement's next parameter, cast to `type` when given; returns its placeholder. */
+export type Bind = (value: unknown, type?: string) => string;
 export type FieldArgs = Record<string, unknown>;
 
 /**
@@ -26,6 +26,11 @@ export type FieldProjection =
     }
   | {
       kind: 'list';
+      /**
+       * The variant whose stock the field shows, as SQL over the parent's row: the answer then depends
+       * on that variant's stock (ADR 0007), as the resolver records in the request's CacheDependencies.
+       */
+      stockOf?: (row: string) => string;
       /** The rows of the field's type: `FROM … alias WHERE …` (a derived table `alias` when limited). */
       from: (row: string, alias: string, args: FieldArgs, bind: Bind) => string;
       /** The resolver's order, as SQL over `alias`, with a unique key last. */
@@ -34,11 +39,21 @@ export type FieldProjection =
       args?: new () => object;
     };
 
-/** A root query field: the row it answers with, or null (the resolver's null). */
+/**
+ * What a root field reads: `from`, the row it answers with (`FROM table alias WHERE …`, at most one
+ * row; '' for exactly one row of no table, as a page is), and `types`, projections that hold this
+ * call's arguments (a page's items and counts), for the types below it.
+ */
+export interface RootRead {
+  from: string;
+  types?: Record<string, Record<string, FieldProjection>>;
+}
+
+/** A root query field: what it reads, or null where the resolver answers null. */
 export interface RootProjection {
+  /** The argument class whose validation the resolver runs (class-validator); invalid → executed. */
   args?: new () => object;
-  /** `FROM table alias WHERE …` for at most one row, or null when the resolver would answer null. */
-  from: (alias: string, args: FieldArgs, bind: Bind, context: GraphQLContext) => string | null;
+  read: (alias: string, args: FieldArgs, bind: Bind, context: GraphQLContext) => RootRead | null;
 }
 
 export interface Projections {
@@ -62,6 +77,31 @@ export const bigintText = (name: string): FieldProjection => ({
   kind: 'value',
   sql: (row) => `${row}.${name}::text`,
 });
+
+/** The row a foreign key of the parent names; only for a key the database keeps from dangling. */
+export const referenced = (table: string, foreignKey: string): FieldProjection => ({
+  kind: 'object',
+  from: (row, alias) => `FROM ${table} ${alias} WHERE ${alias}.id = ${row}.${foreignKey}`,
+});
+
+/** The rows whose foreign key names the parent, in `orderBy` (columns with directions, a unique key last). */
+export const referencing = (
+  table: string,
+  foreignKey: string,
+  orderBy: string[],
+): Extract<FieldProjection, { kind: 'list' }> => ({
+  kind: 'list',
+  from: (row, alias) => `FROM ${table} ${alias} WHERE ${alias}.${foreignKey} = ${row}.id`,
+  orderBy: (alias) => orderBy.map((key) => `${alias}.${key}`).join(', '),
+});
+
+/** A value the field's projection computes from its parent's row (or from nothing). */
+export const computed = (sql: (row: string) => string): FieldProjection => ({ kind: 'value', sql });
+
+/** A SQL fragment built with Prisma's `sql` tag, its values bound as the statement's parameters. */
+export function embed(fragment: { text: string; values: unknown[] }, bind: Bind): string {
+  return fragment.text.replace(/\$(\d+)/g, (_, n: string) => bind(fragment.values[Number(n) - 1]));
+}
 
 /** The projections of several modules as one; a type's fields may come from more than one. */
 export function mergeProjections(...parts: Projections[]): Projections {

@@ -60,8 +60,12 @@ async function get(url: string, name: string, variables: object, headers: Record
 }
 
 // Issue 7 "make it fast": public manifest reads answered in front of Apollo from this instance's
-// memory, with the same authentication, rate limits, body, headers and invalidation.
-describe('cached-read lane', () => {
+// memory, with the same authentication, rate limits, body, headers and invalidation. Both ways a
+// read executes record what it shows: a compiled read (ADR 0008) and the resolvers.
+describe.each([
+  { reads: 'compiled', COMPILED_READS_ENABLED: 'true' },
+  { reads: 'executed', COMPILED_READS_ENABLED: 'false' },
+])('cached-read lane, $reads reads', ({ COMPILED_READS_ENABLED }) => {
   const prefix = `test:lane:${uniqueTag()}:`;
   let a: TestApp;
   let b: TestApp;
@@ -72,6 +76,7 @@ describe('cached-read lane', () => {
     RESPONSE_CACHE_ENABLED: 'true',
     RESPONSE_CACHE_COALESCE_MS: '50',
     PERSISTED_OPERATIONS_MODE: 'safelist',
+    COMPILED_READS_ENABLED,
   };
 
   beforeAll(async () => {

@@ -18,11 +18,13 @@ const SCALARS: Record<string, string[]> = {
   Payment: ['id', 'amount', 'currency', 'method', 'status', 'reference', 'createdAt', 'updatedAt'],
   ProductVariant: ['id', 'sku', 'name', 'price', 'currency', 'attributes', 'isActive', 'createdAt'],
   Product: ['id', 'sku', 'name', 'description', 'status', 'createdAt', 'updatedAt', '__typename'],
-  Warehouse: ['code', 'name'],
-  StockLevel: ['quantity'],
+  Warehouse: ['id', 'code', 'name', 'createdAt'],
+  StockLevel: ['id', 'quantity', 'updatedAt'],
   StatusTransition: ['toStatus'],
+  ProductPage: ['__typename'],
+  PageInfo: ['page', 'limit', 'totalCount', 'hasNextPage'],
 };
-/** Object fields: [field, its type, arguments]. `transitions`, `warehouse`, `stockLevels` have no projection. */
+/** Object fields: [field, its type, arguments]. `transitions` and `OrderItem.warehouse` have no projection. */
 const OBJECTS: Record<string, [string, string, string[]][]> = {
   Customer: [['orders', 'Order', ['', '(limit: $limit)', '(limit: 2)']]],
   Order: [
@@ -41,11 +43,19 @@ const OBJECTS: Record<string, [string, string, string[]][]> = {
     ['stockLevels', 'StockLevel', ['']],
   ],
   Product: [['variants', 'ProductVariant', ['']]],
+  StockLevel: [
+    ['variant', 'ProductVariant', ['']],
+    ['warehouse', 'Warehouse', ['']],
+  ],
+  ProductPage: [
+    ['items', 'Product', ['']],
+    ['pageInfo', 'PageInfo', ['']],
+  ],
 };
 const DIRECTIVES = ['', '', '', ' @include(if: $yes)', ' @include(if: $no)', ' @skip(if: $yes)', ' @skip(if: $no)'];
 
 /** Fields that have no projection or run in their resolver only: rarer, so that most queries compile. */
-const EXECUTED_ONLY = new Set(['email', 'transitions', 'warehouse', 'stockLevels']);
+const EXECUTED_ONLY = new Set(['email', 'transitions', 'OrderItem.warehouse']);
 
 /** A field of `type` as query text: maybe aliased, maybe under a directive, with a sub-selection below objects. */
 function field(type: string, depth: number): fc.Arbitrary<string> {
@@ -64,15 +74,16 @@ function field(type: string, depth: number): fc.Arbitrary<string> {
           return `${alias}${name}${arg}${directive} ${sub}`;
         }),
     );
+  const executedOnly = (name: string) => EXECUTED_ONLY.has(name) || EXECUTED_ONLY.has(`${type}.${name}`);
   const scalars = SCALARS[type]!;
   const objects = depth > 0 ? (OBJECTS[type] ?? []) : [];
   const choices = [
-    { weight: 8, names: scalars.filter((n) => !EXECUTED_ONLY.has(n)), arbitrary: scalar },
-    { weight: 1, names: scalars.filter((n) => EXECUTED_ONLY.has(n)), arbitrary: scalar },
+    { weight: 8, names: scalars.filter((n) => !executedOnly(n)), arbitrary: scalar },
+    { weight: 1, names: scalars.filter((n) => executedOnly(n)), arbitrary: scalar },
   ].flatMap(({ weight, names, arbitrary }) => (names.length > 0 ? [{ weight, arbitrary: arbitrary(names) }] : []));
   for (const [weight, fields] of [
-    [5, objects.filter(([n]) => !EXECUTED_ONLY.has(n))],
-    [1, objects.filter(([n]) => EXECUTED_ONLY.has(n))],
+    [5, objects.filter(([n]) => !executedOnly(n))],
+    [1, objects.filter(([n]) => executedOnly(n))],
   ] as const) {
     if (fields.length > 0) choices.push({ weight, arbitrary: object([...fields]) });
   }
@@ -103,6 +114,8 @@ describe('compiled reads', () => {
   let compiled: TestApp;
   let executed: TestApp;
   const customers: string[] = [];
+  const variantIds: string[] = [];
+  let tag = '';
   const callers: Record<Case['caller'], Record<string, string>> = {
     admin: {},
     owner: {},
@@ -122,11 +135,13 @@ describe('compiled reads', () => {
       GRAPHQL_MAX_DIRECTIVES: '1000',
       GRAPHQL_MAX_TOKENS: '20000',
       GRAPHQL_MAX_COST: '1000000',
+      // Every query reaches the path under test, not the response cache.
+      RESPONSE_CACHE_ENABLED: 'false',
     };
     compiled = await startTestApp(env);
     executed = await startTestApp({ ...env, COMPILED_READS_ENABLED: 'false' });
     const { prisma } = compiled.database;
-    const tag = uniqueTag();
+    tag = `cr${uniqueTag()}`;
     const warehouse = await prisma.warehouse.create({ data: { code: `CR-${tag}`, name: `Compiled ${tag}` } });
     const variants = [];
     for (let p = 0; p < 3; p += 1) {
@@ -146,6 +161,7 @@ describe('compiled reads', () => {
         include: { variants: true },
       });
       variants.push(...product.variants);
+      variantIds.push(...product.variants.map((v) => v.id));
     }
     for (const variant of variants) {
       await prisma.inventoryLevel.create({ data: { variantId: variant.id, warehouseId: warehouse.id, quantity: 7 } });
@@ -198,30 +214,76 @@ describe('compiled reads', () => {
     await executed?.close();
   });
 
+  const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
+  /** Each variable the roots may use, with its declared type. */
+  const VARIABLES: Record<string, string> = {
+    id: 'UUID!',
+    limit: 'Int!',
+    yes: 'Boolean!',
+    no: 'Boolean!',
+    page: 'Int!',
+    size: 'Int!',
+    filter: 'ProductFilter',
+    orderBy: '[ProductOrderBy!]',
+    sku: 'String!',
+    variantId: 'UUID!',
+  };
+  const SORT_FIELDS = ['NAME', 'SKU', 'CREATED_AT', 'UPDATED_AT', 'STATUS'] as const;
+
+  /** A root field with its selection and the values of the variables it may use. */
+  const root: fc.Arbitrary<{ text: string; values: Record<string, unknown> }> = fc.oneof(
+    fc
+      .tuple(selection('Customer', 3), fc.constantFrom(0, 0, 0, 1, 2), fc.constantFrom(1, 2, 20, 100, 0, 101))
+      .map(([body, which, limit]) => ({
+        text: `customer(id: $id) ${body}`,
+        values: { id: which === 2 ? UNKNOWN_ID : customers[which], limit },
+      })),
+    fc
+      .tuple(
+        selection('ProductPage', 3),
+        fc.constantFrom(1, 1, 2, 0),
+        fc.constantFrom(1, 2, 5, 50, 101),
+        fc.record(
+          {
+            search: fc.constantFrom(tag, tag.toUpperCase(), `${tag}-1`, '%', '_', 'zzz-none', 'x'.repeat(101)),
+            status: fc.constantFrom('ACTIVE', 'ARCHIVED', 'DRAFT'),
+            createdFrom: fc.constant('2000-01-01T00:00:00.000Z'),
+          },
+          { requiredKeys: [] },
+        ),
+        fc.array(fc.record({ field: fc.constantFrom(...SORT_FIELDS), direction: fc.constantFrom('ASC', 'DESC') }), {
+          maxLength: 6,
+        }),
+      )
+      .map(([body, page, size, filter, orderBy]) => ({
+        text: `products(page: $page, limit: $size, filter: $filter, orderBy: $orderBy) ${body}`,
+        values: { page, size, filter: { search: tag, ...filter }, orderBy },
+      })),
+    fc.tuple(selection('Product', 3), fc.constantFrom(0, 1, 2, 3)).map(([body, which]) => ({
+      text: `productBySku(sku: $sku) ${body}`,
+      values: { sku: [`CR-${tag}-0`, `CR-${tag}-2`, 'CR-NONE-1', 'not a sku!'][which] },
+    })),
+    fc.tuple(selection('ProductVariant', 3), fc.constantFrom(0, 1, 2)).map(([body, which]) => ({
+      text: `variant(id: $variantId) ${body}`,
+      values: { variantId: which === 2 ? UNKNOWN_ID : variantIds[which] },
+    })),
+  );
+
   const operation = fc
     .tuple(
-      selection('Customer', 3),
+      root,
       fc.boolean(),
-      fc.constantFrom(0, 0, 0, 1, 2),
-      fc.constantFrom<number | string>(1, 2, 20, 100, 0, 101),
       fc.constantFrom<Case['caller']>('admin', 'admin', 'owner', 'other customer', 'anonymous'),
       fc.constantFrom('', ' __typename'),
     )
-    .map(([body, twice, which, limit, caller, typename]): Case => {
-      const roots = `customer(id: $id) ${body}${twice ? ` again: customer(id: $id) ${body}` : ''}${typename}`;
-      const used = ['limit', 'yes', 'no'].filter((name) => roots.includes(`$${name}`));
-      const declared = [
-        '$id: UUID!',
-        ...used.map((name) => (name === 'limit' ? '$limit: Int!' : `$${name}: Boolean!`)),
-      ];
+    .map(([{ text, values }, twice, caller, typename]): Case => {
+      const roots = `${text}${twice ? ` again: ${text}` : ''}${typename}`;
+      const used = Object.keys(VARIABLES).filter((name) => new RegExp(`\\$${name}\\b`).test(roots));
       return {
-        query: `query Compiled(${declared.join(', ')}) { ${roots} }`,
-        variables: {
-          id: which === 2 ? '00000000-0000-4000-8000-000000000000' : customers[which],
-          ...(used.includes('limit') ? { limit } : {}),
-          ...(used.includes('yes') ? { yes: true } : {}),
-          ...(used.includes('no') ? { no: false } : {}),
-        },
+        query: `query Compiled${used.length > 0 ? `(${used.map((name) => `$${name}: ${VARIABLES[name]}`).join(', ')})` : ''} { ${roots} }`,
+        variables: Object.fromEntries(
+          used.map((name) => [name, name === 'yes' ? true : name === 'no' ? false : values[name]]),
+        ),
         caller,
       };
     });

@@ -28,7 +28,7 @@ export interface ProductPageRows {
 }
 
 /** The sort keys (whitelisted columns, REQ 2.2) with the id last to break ties, so pages are stable. */
-function orderByClause(orderBy: ListProductsArgs['orderBy']): Sql {
+export function orderByClause(orderBy: ListProductsArgs['orderBy']): Sql {
   const keys = toPrismaOrderBy(
     orderBy,
     PRODUCT_ORDER_COLUMNS,
@@ -45,7 +45,8 @@ function orderByClause(orderBy: ListProductsArgs['orderBy']): Sql {
   );
 }
 
-function whereClause(filter: ListProductsArgs['filter']): Sql {
+/** The filter's conditions (`WHERE …` over products `p`), or nothing. */
+export function whereClause(filter: ListProductsArgs['filter']): Sql {
   const conditions: Sql[] = [];
   if (filter?.status) conditions.push(sql`p.status = ${filter.status}::"ProductStatus"`);
   if (filter?.search) {

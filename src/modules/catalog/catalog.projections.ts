@@ -1,9 +1,22 @@
-import { column, money, timestamp, type Projections } from '../../graphql/projections.js';
+import {
+  column,
+  computed,
+  embed,
+  money,
+  referenced,
+  referencing,
+  timestamp,
+  type Projections,
+} from '../../graphql/projections.js';
+import { skipTake } from '../../graphql/pagination.js';
+import { orderByClause, whereClause } from './catalog-page.js';
+import { ListProductsArgs, ProductBySkuArgs, ProductIdArgs, VariantIdArgs } from './catalog.inputs.js';
 
 /**
- * Products and variants as compiled reads read them (src/graphql/compiled-reads.ts), variants by
- * SKU as `variantsByProductId` loads them. Stock levels are left to their resolver: it records
- * which variants' stock a cached answer shows (ADR 0007).
+ * The catalog as compiled reads read it (src/graphql/compiled-reads.ts): products, variants by
+ * SKU (`variantsByProductId`), stock levels by warehouse (`stockLevelsByVariantId`), warehouses,
+ * and the `products` page with the filter, order and paging of `loadProductPage`. A variant's
+ * stock levels record that the answer shows its stock (ADR 0007), as the resolver does.
  */
 export const catalogProjections: Projections = {
   types: {
@@ -15,11 +28,7 @@ export const catalogProjections: Projections = {
       status: column('status'),
       createdAt: timestamp('created_at'),
       updatedAt: timestamp('updated_at'),
-      variants: {
-        kind: 'list',
-        from: (row, alias) => `FROM product_variants ${alias} WHERE ${alias}.product_id = ${row}.id`,
-        orderBy: (alias) => `${alias}.sku`,
-      },
+      variants: referencing('product_variants', 'product_id', ['sku']),
     },
     ProductVariant: {
       id: column('id'),
@@ -30,11 +39,75 @@ export const catalogProjections: Projections = {
       attributes: column('attributes'),
       isActive: column('is_active'),
       createdAt: timestamp('created_at'),
-      product: {
-        kind: 'object',
-        from: (row, alias) => `FROM products ${alias} WHERE ${alias}.id = ${row}.product_id`,
+      product: referenced('products', 'product_id'),
+      stockLevels: {
+        ...referencing('inventory_levels', 'variant_id', ['warehouse_id']),
+        stockOf: (row) => `${row}.id`,
+      },
+    },
+    StockLevel: {
+      id: column('id'),
+      quantity: column('quantity'),
+      updatedAt: timestamp('updated_at'),
+      variant: referenced('product_variants', 'variant_id'),
+      warehouse: referenced('warehouses', 'warehouse_id'),
+    },
+    Warehouse: {
+      id: column('id'),
+      code: column('code'),
+      name: column('name'),
+      createdAt: timestamp('created_at'),
+    },
+  },
+  roots: {
+    product: {
+      args: ProductIdArgs,
+      read: (alias, { id }, bind) => ({ from: `FROM products ${alias} WHERE ${alias}.id = ${bind(id, 'uuid')}` }),
+    },
+    productBySku: {
+      args: ProductBySkuArgs,
+      read: (alias, { sku }, bind) => ({ from: `FROM products ${alias} WHERE ${alias}.sku = ${bind(sku, 'text')}` }),
+    },
+    variant: {
+      args: VariantIdArgs,
+      read: (alias, { id }, bind) => ({
+        from: `FROM product_variants ${alias} WHERE ${alias}.id = ${bind(id, 'uuid')}`,
+      }),
+    },
+    // One page: its items in the order of the sort keys, its counts over the same filter.
+    products: {
+      args: ListProductsArgs,
+      read: (_alias, args, bind) => {
+        const { filter, orderBy, page, limit } = args as unknown as ListProductsArgs;
+        const where = embed(whereClause(filter), bind);
+        const order = embed(orderByClause(orderBy), bind);
+        const { skip, take } = skipTake({ page, limit });
+        const [pageParam, limitParam] = [bind(page, 'int'), bind(limit, 'int')];
+        return {
+          from: '',
+          types: {
+            ProductPage: {
+              items: {
+                kind: 'list',
+                from: (_row, alias) =>
+                  `FROM (SELECT p.*, row_number() OVER (ORDER BY ${order}) AS position FROM products p ${where}
+                          ORDER BY ${order} LIMIT ${bind(take, 'int')} OFFSET ${bind(skip, 'bigint')}) ${alias}`,
+                orderBy: (alias) => `${alias}.position`,
+              },
+              pageInfo: {
+                kind: 'object',
+                from: (_row, alias) => `FROM (SELECT count(*)::int AS total_count FROM products p ${where}) ${alias}`,
+              },
+            },
+            PageInfo: {
+              page: computed(() => pageParam),
+              limit: computed(() => limitParam),
+              totalCount: computed((row) => `${row}.total_count`),
+              hasNextPage: computed((row) => `${pageParam}::bigint * ${limitParam} < ${row}.total_count`),
+            },
+          },
+        };
       },
     },
   },
-  roots: {},
 };

@@ -20,9 +20,9 @@ export const customerProjections: Projections = {
     // As CustomerResolver.customer: a self-service caller sees its own record only.
     customer: {
       args: CustomerIdArgs,
-      from: (alias, { id }, bind, { actor }) =>
+      read: (alias, { id }, bind, { actor }) =>
         canAccessCustomer(actor, id as string, 'CUSTOMER_READ')
-          ? `FROM customers ${alias} WHERE ${alias}.id = ${bind(id, 'uuid')}`
+          ? { from: `FROM customers ${alias} WHERE ${alias}.id = ${bind(id, 'uuid')}` }
           : null,
     },
   },

@@ -1,4 +1,12 @@
-import { bigintText, column, money, timestamp, type Projections } from '../../graphql/projections.js';
+import {
+  bigintText,
+  column,
+  money,
+  referenced,
+  referencing,
+  timestamp,
+  type Projections,
+} from '../../graphql/projections.js';
 import { CustomerOrdersArgs } from './sales.inputs.js';
 
 /**
@@ -26,30 +34,16 @@ export const salesProjections: Projections = {
       totalAmount: money('total_amount'),
       createdAt: timestamp('created_at'),
       updatedAt: timestamp('updated_at'),
-      customer: {
-        kind: 'object',
-        from: (row, alias) => `FROM customers ${alias} WHERE ${alias}.id = ${row}.customer_id`,
-      },
-      items: {
-        kind: 'list',
-        from: (row, alias) => `FROM order_items ${alias} WHERE ${alias}.order_id = ${row}.id`,
-        orderBy: (alias) => `${alias}.id`,
-      },
-      payments: {
-        kind: 'list',
-        from: (row, alias) => `FROM payments ${alias} WHERE ${alias}.order_id = ${row}.id`,
-        orderBy: (alias) => `${alias}.created_at, ${alias}.id`,
-      },
+      customer: referenced('customers', 'customer_id'),
+      items: referencing('order_items', 'order_id', ['id']),
+      payments: referencing('payments', 'order_id', ['created_at', 'id']),
     },
     OrderItem: {
       id: column('id'),
       quantity: column('quantity'),
       unitPrice: money('unit_price'),
       lineTotal: money('line_total'),
-      variant: {
-        kind: 'object',
-        from: (row, alias) => `FROM product_variants ${alias} WHERE ${alias}.id = ${row}.variant_id`,
-      },
+      variant: referenced('product_variants', 'variant_id'),
     },
     Payment: {
       id: column('id'),
@@ -60,7 +54,7 @@ export const salesProjections: Projections = {
       reference: column('reference'),
       createdAt: timestamp('created_at'),
       updatedAt: timestamp('updated_at'),
-      order: { kind: 'object', from: (row, alias) => `FROM orders ${alias} WHERE ${alias}.id = ${row}.order_id` },
+      order: referenced('orders', 'order_id'),
     },
   },
   roots: {},
