@@ -79,6 +79,27 @@ describe('PROP 11 permission cache consistency', () => {
   });
   afterAll(() => t?.close());
 
+  it('concurrent misses of one user share one database load; one under way when the user is invalidated is not kept', async () => {
+    const cache = t.app.identity.permissions;
+    const redis = t.redis.client;
+    await cache.invalidateUsers([userId]);
+    const before = cache.stats.databaseLoads;
+    const answers = await Promise.all(Array.from({ length: 8 }, () => cache.get(userId)));
+    expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
+    expect(cache.stats.databaseLoads).toBe(before + 1);
+
+    // A change lands while a load is under way: that load answers its own callers, and is dropped.
+    await cache.invalidateUsers([userId]);
+    const underWay = cache.get(userId);
+    await cache.invalidateUsers([userId]);
+    await underWay;
+    expect(await redis.exists(`perm:${userId}`)).toBe(0);
+    const loads = cache.stats.databaseLoads;
+    await cache.get(userId);
+    expect(cache.stats.databaseLoads).toBe(loads + 1);
+    expect(await redis.exists(`perm:${userId}`)).toBe(1);
+  });
+
   const assignmentArb = fc.record({
     rolePermissions: fc.array(fc.subarray([...PERMISSION_KEYS]), { minLength: 4, maxLength: 4 }),
     userRoles: fc.subarray([0, 1, 2, 3]),

@@ -8,6 +8,12 @@ export const INVALIDATION_CHANNEL = 'identity:invalidate';
 /** How many lookups make one hit-rate sample for the REQ 7.5 warning. */
 const HIT_RATE_SAMPLE = 200;
 const HIT_RATE_WARNING = 0.7;
+/**
+ * Up to this many seconds come off each Redis entry's TTL at random. Entries written together (every
+ * user of a load test signing in, an instance's cold start) would otherwise expire together and
+ * send every user to the database at once, every TTL (issue 7: a 30 s stall of the peak run).
+ */
+const TTL_JITTER_SECONDS = 9;
 
 export interface UserAccess {
   /** Role names, for `me` and audits. */
@@ -49,7 +55,8 @@ export interface CacheStats {
  * A user's roles and effective permissions, cached at two levels (REQ 7, PROP 11, PROP 12):
  * a small in-process LRU for seconds in front of Redis (permissions 5 min, roles 10 min).
  * A role or permission change deletes the Redis entries and is published so every instance
- * drops its local copy at once. Redis errors fall back to the database and never fail the
+ * drops its local copy at once. Redis entries live up to 9 s less than their TTL, at random, and
+ * concurrent misses of one user share one database load. Redis errors fall back to the database and never fail the
  * request (REQ 7.4); the hit rate is sampled and a drop below 70% is logged (REQ 7.5).
  */
 export function createPermissionCache(options: PermissionCacheOptions) {
@@ -60,6 +67,12 @@ export function createPermissionCache(options: PermissionCacheOptions) {
   const local = new LRUCache<string, UserAccess>({ max: 10_000, ttl: options.localTtlMs ?? 5_000 });
   const stats: CacheStats = { hits: 0, misses: 0, localHits: 0, redisHits: 0, databaseLoads: 0, redisErrors: 0 };
   let sample = { hits: 0, total: 0 };
+  // One database load per user at a time: concurrent misses of one user share it. An invalidation
+  // heard meanwhile marks the load stale: its result is still answered to the requests that began
+  // before, but neither kept nor shared with later ones.
+  const loading = new Map<string, { result: Promise<UserAccess | null>; stale: boolean }>();
+  const jittered = (seconds: number) =>
+    seconds - Math.floor(Math.random() * Math.min(TTL_JITTER_SECONDS, seconds / 10));
 
   function count(hit: boolean): void {
     if (hit) stats.hits += 1;
@@ -122,11 +135,23 @@ export function createPermissionCache(options: PermissionCacheOptions) {
     try {
       await redis
         .multi()
-        .set(`perm:${userId}`, JSON.stringify(rest), 'EX', permissionTtl)
-        .set(`roles:${userId}`, JSON.stringify(roles), 'EX', roleTtl)
+        .set(`perm:${userId}`, JSON.stringify(rest), 'EX', jittered(permissionTtl))
+        .set(`roles:${userId}`, JSON.stringify(roles), 'EX', jittered(roleTtl))
         .exec();
     } catch (error) {
       redisFailed(error);
+    }
+  }
+
+  /** Drops what this instance holds of the users: local entries and loads under way. */
+  function forget(userIds: readonly string[]): void {
+    for (const id of userIds) {
+      local.delete(id);
+      const load = loading.get(id);
+      if (load) {
+        load.stale = true;
+        loading.delete(id);
+      }
     }
   }
 
@@ -136,7 +161,7 @@ export function createPermissionCache(options: PermissionCacheOptions) {
       if (channel !== invalidationChannel) return;
       try {
         const { userIds } = JSON.parse(message) as { userIds: string[] };
-        for (const id of userIds) local.delete(id);
+        forget(userIds);
       } catch {
         logger.warn('ignored malformed invalidation message');
       }
@@ -163,18 +188,26 @@ export function createPermissionCache(options: PermissionCacheOptions) {
         return shared;
       }
       count(false);
-      const loaded = await loadFromDatabase(userId);
-      if (loaded) {
-        local.set(userId, loaded);
-        await writeRedis(userId, loaded);
+      const running = loading.get(userId);
+      if (running) return running.result;
+      const load = { result: loadFromDatabase(userId), stale: false };
+      loading.set(userId, load);
+      try {
+        const loaded = await load.result;
+        if (loaded && !load.stale) {
+          local.set(userId, loaded);
+          await writeRedis(userId, loaded);
+        }
+        return loaded;
+      } finally {
+        if (loading.get(userId) === load) loading.delete(userId);
       }
-      return loaded;
     },
 
     /** Drops the users' entries here, in Redis, and (over pub/sub) on every other instance. */
     async invalidateUsers(userIds: readonly string[]): Promise<void> {
       if (userIds.length === 0) return;
-      for (const id of userIds) local.delete(id);
+      forget(userIds);
       if (!redis) return;
       try {
         await redis.del(...userIds.flatMap((id) => [`perm:${id}`, `roles:${id}`]));
