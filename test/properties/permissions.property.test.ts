@@ -88,7 +88,8 @@ describe('PROP 11 permission cache consistency', () => {
     expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
     expect(cache.stats.databaseLoads).toBe(before + 1);
 
-    // A change lands while a load is under way: that load answers its own callers, and is dropped.
+    // A change lands on this instance while a load is under way: the load answers its own callers,
+    // and nothing of it is kept.
     await cache.invalidateUsers([userId]);
     const underWay = cache.get(userId);
     await cache.invalidateUsers([userId]);
@@ -98,6 +99,13 @@ describe('PROP 11 permission cache consistency', () => {
     await cache.get(userId);
     expect(cache.stats.databaseLoads).toBe(loads + 1);
     expect(await redis.exists(`perm:${userId}`)).toBe(1);
+
+    // …or on another instance, whose message has not arrived: its new generation keeps Redis clean.
+    await cache.invalidateUsers([userId]);
+    const racing = cache.get(userId); // reads the generation first (the same connection, in order)
+    await redis.incr(`permgen:${userId}`);
+    await racing;
+    expect(await redis.exists(`perm:${userId}`)).toBe(0);
   });
 
   const assignmentArb = fc.record({

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../../observability/logger.js';
 import type { Prisma } from '../../platform/db/index.js';
-import type { RedisClient } from '../../platform/redis/redis.js';
+import { redisScript, type RedisClient } from '../../platform/redis/redis.js';
 
 /** Pub/sub channel on which every instance hears permission changes (REQ 7.3, PROP 12). */
 export const INVALIDATION_CHANNEL = 'identity:invalidate';
@@ -14,6 +14,19 @@ const HIT_RATE_WARNING = 0.7;
  * send every user to the database at once, every TTL (issue 7: a 30 s stall of the peak run).
  */
 const TTL_JITTER_SECONDS = 9;
+/** How long a user's invalidation generation is kept: far longer than any load takes. */
+const GENERATION_TTL_SECONDS = 3_600;
+
+/**
+ * Writes a user's entries only if no invalidation happened since the loader read the generation
+ * (KEYS: perm, roles, generation; ARGV: the generation read, perm, its TTL, roles, its TTL). An
+ * instance whose database read raced a change on another instance then keeps nothing stale.
+ */
+const WRITE_IF_CURRENT = redisScript(`
+if (redis.call('GET', KEYS[3]) or '') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5])
+return 1`);
 
 export interface UserAccess {
   /** Role names, for `me` and audits. */
@@ -72,7 +85,7 @@ export function createPermissionCache(options: PermissionCacheOptions) {
   // before, but neither kept nor shared with later ones.
   const loading = new Map<string, { result: Promise<UserAccess | null>; stale: boolean }>();
   const jittered = (seconds: number) =>
-    seconds - Math.floor(Math.random() * Math.min(TTL_JITTER_SECONDS, seconds / 10));
+    seconds - Math.floor(Math.random() * (Math.min(TTL_JITTER_SECONDS, seconds / 10) + 1));
 
   function count(hit: boolean): void {
     if (hit) stats.hits += 1;
@@ -116,31 +129,55 @@ export function createPermissionCache(options: PermissionCacheOptions) {
     return { roles, permissions, customerId: user.customerId, isActive: user.isActive };
   }
 
-  async function readRedis(userId: string): Promise<UserAccess | null> {
+  /** The user's entries and invalidation generation ('' when none) as Redis has them; null when Redis is out. */
+  async function readRedis(userId: string): Promise<{ access: UserAccess | null; generation: string } | null> {
     if (!redis) return null;
     try {
-      const [permissions, roles] = await redis.mget(`perm:${userId}`, `roles:${userId}`);
-      if (!permissions || !roles) return null;
+      const [permissions, roles, generation] = await redis.mget(
+        `perm:${userId}`,
+        `roles:${userId}`,
+        `permgen:${userId}`,
+      );
+      if (!permissions || !roles) return { access: null, generation: generation ?? '' };
       const access = JSON.parse(permissions) as Omit<UserAccess, 'roles'>;
-      return { ...access, roles: JSON.parse(roles) as string[] };
+      return { access: { ...access, roles: JSON.parse(roles) as string[] }, generation: generation ?? '' };
     } catch (error) {
       redisFailed(error);
       return null;
     }
   }
 
-  async function writeRedis(userId: string, access: UserAccess): Promise<void> {
+  async function writeRedis(userId: string, access: UserAccess, generation: string): Promise<void> {
     if (!redis) return;
     const { roles, ...rest } = access;
     try {
-      await redis
-        .multi()
-        .set(`perm:${userId}`, JSON.stringify(rest), 'EX', jittered(permissionTtl))
-        .set(`roles:${userId}`, JSON.stringify(roles), 'EX', jittered(roleTtl))
-        .exec();
+      await WRITE_IF_CURRENT.run(
+        redis,
+        [`perm:${userId}`, `roles:${userId}`, `permgen:${userId}`],
+        [generation, JSON.stringify(rest), jittered(permissionTtl), JSON.stringify(roles), jittered(roleTtl)],
+      );
     } catch (error) {
       redisFailed(error);
     }
+  }
+
+  /** Reads Redis, else the database (keeping what it read unless the user was invalidated meanwhile). */
+  async function load(userId: string, current: { stale: boolean }): Promise<UserAccess | null> {
+    const shared = await readRedis(userId);
+    if (shared?.access) {
+      stats.redisHits += 1;
+      count(true);
+      if (!current.stale) local.set(userId, shared.access);
+      return shared.access;
+    }
+    count(false);
+    const loaded = await loadFromDatabase(userId);
+    // Without Redis (absent or out) the local level alone keeps it; with Redis, only if current there.
+    if (loaded && !current.stale) {
+      local.set(userId, loaded);
+      if (shared) await writeRedis(userId, loaded, shared.generation);
+    }
+    return loaded;
   }
 
   /** Drops what this instance holds of the users: local entries and loads under way. */
@@ -180,27 +217,16 @@ export function createPermissionCache(options: PermissionCacheOptions) {
         count(true);
         return cached;
       }
-      const shared = await readRedis(userId);
-      if (shared) {
-        stats.redisHits += 1;
-        count(true);
-        local.set(userId, shared);
-        return shared;
-      }
-      count(false);
       const running = loading.get(userId);
       if (running) return running.result;
-      const load = { result: loadFromDatabase(userId), stale: false };
-      loading.set(userId, load);
+      // Registered before its first await, so that an invalidation heard at any point marks it.
+      const current = { stale: false, result: undefined as unknown as Promise<UserAccess | null> };
+      current.result = load(userId, current);
+      loading.set(userId, current);
       try {
-        const loaded = await load.result;
-        if (loaded && !load.stale) {
-          local.set(userId, loaded);
-          await writeRedis(userId, loaded);
-        }
-        return loaded;
+        return await current.result;
       } finally {
-        if (loading.get(userId) === load) loading.delete(userId);
+        if (loading.get(userId) === current) loading.delete(userId);
       }
     },
 
@@ -210,7 +236,10 @@ export function createPermissionCache(options: PermissionCacheOptions) {
       forget(userIds);
       if (!redis) return;
       try {
-        await redis.del(...userIds.flatMap((id) => [`perm:${id}`, `roles:${id}`]));
+        // A new generation first: a load that read the old one writes nothing after this.
+        const generations = redis.multi();
+        for (const id of userIds) generations.incr(`permgen:${id}`).expire(`permgen:${id}`, GENERATION_TTL_SECONDS);
+        await generations.del(...userIds.flatMap((id) => [`perm:${id}`, `roles:${id}`])).exec();
         await redis.publish(invalidationChannel, JSON.stringify({ userIds }));
       } catch (error) {
         // Redis is down: other instances' local entries expire within localTtlMs anyway.
