@@ -15,10 +15,10 @@ import { formatGraphQLError } from './graphql/errors.js';
 import { createOperationLimitsPlugin } from './graphql/operation-limits.js';
 import { createErrorReportingPlugin } from './graphql/plugins/error-reporting.plugin.js';
 import { createCachePolicyPlugin, createOperationPolicies } from './graphql/plugins/cache-policy.plugin.js';
+import { createCompiledReadsPlugin } from './graphql/plugins/compiled-reads.plugin.js';
 import { createHttpCachePlugin } from './graphql/plugins/http-cache.plugin.js';
 import { createRateLimitPlugin, createRequestCharger } from './graphql/plugins/rate-limit.plugin.js';
 import { cacheDependenciesPlugin, createCachedReadLane } from './graphql/cached-read-lane.js';
-import { createCompiledReadsPlugin } from './graphql/compiled-reads.js';
 import { mergeProjections } from './graphql/projections.js';
 import {
   createDocumentStore,
@@ -234,14 +234,17 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
     // The shared cache's hits skip execution: the lane then knows nothing of what they depend on.
     ...(responseCache ? [responseCache.plugin, cacheDependenciesPlugin] : []),
     // After the response cache: a hit is cheaper still. One statement per query it can compile.
-    createCompiledReadsPlugin({
-      schema,
-      projections: mergeProjections(customerProjections, salesProjections, catalogProjections),
-      database,
-      policyOf,
-      metrics,
-      enabled: () => config.graphql.compiledReads,
-    }),
+    ...(config.graphql.compiledReads
+      ? [
+          createCompiledReadsPlugin({
+            schema,
+            projections: mergeProjections(customerProjections, salesProjections, catalogProjections),
+            database,
+            policyOf,
+            metrics,
+          }),
+        ]
+      : []),
     config.graphql.sandbox
       ? ApolloServerPluginLandingPageLocalDefault({
           embed: { initialState: { pollForSchemaUpdates: false, sharedHeaders: config.graphql.sandboxHeaders } },

@@ -17,12 +17,12 @@ export type FieldProjection =
   | {
       kind: 'value';
       /** A scalar or enum: an SQL expression whose JSON is the field's serialized value. */
-      sql: (row: string) => string;
+      sql: (row: string, bind: Bind) => string;
     }
   | {
       kind: 'object';
       /** The one row of the field's type: `FROM table alias WHERE alias.id = row.fk`. Only for a key that cannot dangle (a foreign key). */
-      from: (row: string, alias: string) => string;
+      from: (row: string, alias: string, bind: Bind) => string;
     }
   | {
       kind: 'list';
@@ -96,11 +96,14 @@ export const referencing = (
 });
 
 /** A value the field's projection computes from its parent's row (or from nothing). */
-export const computed = (sql: (row: string) => string): FieldProjection => ({ kind: 'value', sql });
+export const computed = (sql: (row: string, bind: Bind) => string): FieldProjection => ({ kind: 'value', sql });
 
 /** A SQL fragment built with Prisma's `sql` tag, its values bound as the statement's parameters. */
-export function embed(fragment: { text: string; values: unknown[] }, bind: Bind): string {
-  return fragment.text.replace(/\$(\d+)/g, (_, n: string) => bind(fragment.values[Number(n) - 1]));
+export function embed(fragment: { strings: readonly string[]; values: readonly unknown[] }, bind: Bind): string {
+  return fragment.values.reduce<string>(
+    (text, value, i) => `${text}${bind(value)}${fragment.strings[i + 1]}`,
+    fragment.strings[0] ?? '',
+  );
 }
 
 /** The projections of several modules as one; a type's fields may come from more than one. */

@@ -3,8 +3,16 @@ import { DateTimeResolver, JSONObjectResolver, UUIDResolver } from 'graphql-scal
 
 /** ISO-8601 timestamps with offset (RFC 3339). */
 export const DateTimeScalar = DateTimeResolver;
-/** Every id in the graph; malformed ids are rejected at coercion, before any resolver runs. */
-export const UUIDScalar = UUIDResolver;
+/**
+ * Every id in the graph; malformed ids are rejected at coercion, before any resolver runs. Input ids
+ * are lower-cased (and lose `{}`), as Postgres writes them back: an id in upper case (Swift's
+ * `UUID().uuidString`) finds the same record through a loader's key as through SQL.
+ */
+export const UUIDScalar = new GraphQLScalarType({
+  ...UUIDResolver.toConfig(),
+  parseValue: (value) => (UUIDResolver.parseValue(value) as string).toLowerCase(),
+  parseLiteral: (ast, variables) => (UUIDResolver.parseLiteral(ast, variables) as string).toLowerCase(),
+});
 /** Free-form attributes of a variant (colour, size…). */
 export const JSONObjectScalar = JSONObjectResolver;
 

@@ -26,7 +26,7 @@ const SCALARS: Record<string, string[]> = {
 };
 /** Object fields: [field, its type, arguments]. `transitions` and `OrderItem.warehouse` have no projection. */
 const OBJECTS: Record<string, [string, string, string[]][]> = {
-  Customer: [['orders', 'Order', ['', '(limit: $limit)', '(limit: 2)']]],
+  Customer: [['orders', 'Order', ['', '(limit: $limit)', '(limit: 2)', '(limit: $maybeLimit)']]],
   Order: [
     ['customer', 'Customer', ['']],
     ['items', 'OrderItem', ['']],
@@ -153,7 +153,12 @@ describe('compiled reads', () => {
           status: p === 2 ? 'ARCHIVED' : 'ACTIVE',
           variants: {
             create: [
-              { sku: `CR-${tag}-${p}-b`, name: 'B', price: '0.00', attributes: { size: p, nested: { a: [1, 'x'] } } },
+              {
+                sku: `CR-${tag}-${p}-b`,
+                name: 'B',
+                price: '0.00',
+                attributes: { size: p, nested: { a: [1, 'x'] }, $stockOf: 'not a dependency' },
+              },
               { sku: `CR-${tag}-${p}-a`, name: 'A', price: '123456789012.34', currency: 'EUR', isActive: false },
             ],
           },
@@ -215,10 +220,14 @@ describe('compiled reads', () => {
   });
 
   const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
+  /** Ids as some clients write them (Swift's `UUID().uuidString` is upper case). */
+  const cased = (id: string, upper: boolean) => (upper ? id.toUpperCase() : id);
   /** Each variable the roots may use, with its declared type. */
   const VARIABLES: Record<string, string> = {
     id: 'UUID!',
     limit: 'Int!',
+    // Nullable where the argument is not: null is the field's error, on both paths.
+    maybeLimit: 'Int',
     yes: 'Boolean!',
     no: 'Boolean!',
     page: 'Int!',
@@ -233,10 +242,16 @@ describe('compiled reads', () => {
   /** A root field with its selection and the values of the variables it may use. */
   const root: fc.Arbitrary<{ text: string; values: Record<string, unknown> }> = fc.oneof(
     fc
-      .tuple(selection('Customer', 3), fc.constantFrom(0, 0, 0, 1, 2), fc.constantFrom(1, 2, 20, 100, 0, 101))
-      .map(([body, which, limit]) => ({
+      .tuple(
+        selection('Customer', 3),
+        fc.constantFrom(0, 0, 0, 1, 2),
+        fc.constantFrom(1, 2, 20, 100, 0, 101),
+        fc.constantFrom(null, 3),
+        fc.boolean(),
+      )
+      .map(([body, which, limit, maybeLimit, upper]) => ({
         text: `customer(id: $id) ${body}`,
-        values: { id: which === 2 ? UNKNOWN_ID : customers[which], limit },
+        values: { id: cased(which === 2 ? UNKNOWN_ID : customers[which]!, upper), limit, maybeLimit },
       })),
     fc
       .tuple(
@@ -263,9 +278,9 @@ describe('compiled reads', () => {
       text: `productBySku(sku: $sku) ${body}`,
       values: { sku: [`CR-${tag}-0`, `CR-${tag}-2`, 'CR-NONE-1', 'not a sku!'][which] },
     })),
-    fc.tuple(selection('ProductVariant', 3), fc.constantFrom(0, 1, 2)).map(([body, which]) => ({
+    fc.tuple(selection('ProductVariant', 3), fc.constantFrom(0, 1, 2), fc.boolean()).map(([body, which, upper]) => ({
       text: `variant(id: $variantId) ${body}`,
-      values: { variantId: which === 2 ? UNKNOWN_ID : variantIds[which] },
+      values: { variantId: cased(which === 2 ? UNKNOWN_ID : variantIds[which]!, upper) },
     })),
   );
 
@@ -313,5 +328,21 @@ describe('compiled reads', () => {
     );
     // The property would hold trivially if nothing compiled: most cases must have.
     expect(compiledStatements).toBeGreaterThan(runs / 4);
+    // A statement that fails falls back to execution, which would hide it from the comparison.
+    expect(compiled.logs().filter((line) => line.includes('compiled read failed'))).toEqual([]);
+  });
+
+  it('an operation name that names no operation is 400 on both paths', async () => {
+    const query = `query One { customer(id: "${UNKNOWN_ID}") { id } } query Two { __typename }`;
+    for (const t of [compiled, executed]) {
+      const res = await fetch(`${t.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...t.admin },
+        body: JSON.stringify({ query, operationName: 'Nope' }),
+      });
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { errors: { extensions: { code: string } }[] };
+      expect(body.errors[0]!.extensions.code).toBe('BAD_REQUEST');
+    }
   });
 });

@@ -74,36 +74,40 @@ export const catalogProjections: Projections = {
         from: `FROM product_variants ${alias} WHERE ${alias}.id = ${bind(id, 'uuid')}`,
       }),
     },
-    // One page: its items in the order of the sort keys, its counts over the same filter.
+    // One page: its items in the order of the sort keys, its counts over the same filter. Values are
+    // bound where they are used: Postgres refuses a parameter the statement does not reference.
     products: {
       args: ListProductsArgs,
-      read: (_alias, args, bind) => {
+      read: (_alias, args) => {
         const { filter, orderBy, page, limit } = args as unknown as ListProductsArgs;
-        const where = embed(whereClause(filter), bind);
-        const order = embed(orderByClause(orderBy), bind);
         const { skip, take } = skipTake({ page, limit });
-        const [pageParam, limitParam] = [bind(page, 'int'), bind(limit, 'int')];
         return {
           from: '',
           types: {
             ProductPage: {
               items: {
                 kind: 'list',
-                from: (_row, alias) =>
-                  `FROM (SELECT p.*, row_number() OVER (ORDER BY ${order}) AS position FROM products p ${where}
-                          ORDER BY ${order} LIMIT ${bind(take, 'int')} OFFSET ${bind(skip, 'bigint')}) ${alias}`,
+                from: (_row, alias, _args, bind) => {
+                  const where = embed(whereClause(filter), bind);
+                  const order = embed(orderByClause(orderBy), bind);
+                  return `FROM (SELECT p.*, row_number() OVER (ORDER BY ${order}) AS position FROM products p ${where}
+                                 ORDER BY ${order} LIMIT ${bind(take, 'int')} OFFSET ${bind(skip, 'int')}) ${alias}`;
+                },
                 orderBy: (alias) => `${alias}.position`,
               },
               pageInfo: {
                 kind: 'object',
-                from: (_row, alias) => `FROM (SELECT count(*)::int AS total_count FROM products p ${where}) ${alias}`,
+                from: (_row, alias, bind) =>
+                  `FROM (SELECT count(*)::int AS total_count FROM products p ${embed(whereClause(filter), bind)}) ${alias}`,
               },
             },
             PageInfo: {
-              page: computed(() => pageParam),
-              limit: computed(() => limitParam),
+              page: computed((_row, bind) => bind(page, 'int')),
+              limit: computed((_row, bind) => bind(limit, 'int')),
               totalCount: computed((row) => `${row}.total_count`),
-              hasNextPage: computed((row) => `${pageParam}::bigint * ${limitParam} < ${row}.total_count`),
+              hasNextPage: computed(
+                (row, bind) => `${bind(page, 'int')}::bigint * ${bind(limit, 'int')} < ${row}.total_count`,
+              ),
             },
           },
         };
