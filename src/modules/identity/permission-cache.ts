@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../../observability/logger.js';
 import type { Prisma } from '../../platform/db/index.js';
@@ -83,6 +84,8 @@ export function createPermissionCache(options: PermissionCacheOptions) {
   // One database load per user at a time: concurrent misses of one user share it. An invalidation
   // heard meanwhile marks the load stale: its result is still answered to the requests that began
   // before, but neither kept nor shared with later ones.
+  /** Names this instance's invalidation messages, which it has applied before publishing them. */
+  const instanceId = randomUUID();
   const loading = new Map<string, { result: Promise<UserAccess | null>; stale: boolean }>();
   const jittered = (seconds: number) =>
     seconds - Math.floor(Math.random() * (Math.min(TTL_JITTER_SECONDS, seconds / 10) + 1));
@@ -197,8 +200,9 @@ export function createPermissionCache(options: PermissionCacheOptions) {
     subscriber.on('message', (channel: string, message: string) => {
       if (channel !== invalidationChannel) return;
       try {
-        const { userIds } = JSON.parse(message) as { userIds: string[] };
-        forget(userIds);
+        const { userIds, from } = JSON.parse(message) as { userIds: string[]; from?: string };
+        // This instance forgot them when it published; hearing it again would drop loads begun since.
+        if (from !== instanceId) forget(userIds);
       } catch {
         logger.warn('ignored malformed invalidation message');
       }
@@ -240,7 +244,7 @@ export function createPermissionCache(options: PermissionCacheOptions) {
         const generations = redis.multi();
         for (const id of userIds) generations.incr(`permgen:${id}`).expire(`permgen:${id}`, GENERATION_TTL_SECONDS);
         await generations.del(...userIds.flatMap((id) => [`perm:${id}`, `roles:${id}`])).exec();
-        await redis.publish(invalidationChannel, JSON.stringify({ userIds }));
+        await redis.publish(invalidationChannel, JSON.stringify({ userIds, from: instanceId }));
       } catch (error) {
         // Redis is down: other instances' local entries expire within localTtlMs anyway.
         redisFailed(error);
