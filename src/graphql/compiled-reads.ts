@@ -25,7 +25,7 @@ import {
 import type { PermissionKey } from '../modules/identity/index.js';
 import type { GraphQLContext } from './context.js';
 import { assertAuthorized } from './directives/auth.directive.js';
-import { mergeProjections, type Bind, type FieldArgs, type Projections } from './projections.js';
+import type { Bind, FieldArgs, Projections } from './projections.js';
 
 // Compiled reads (ADR 0008): a query whose every selected field has a projection is answered by ONE
 // statement that builds the response's `data` as JSON in Postgres, so no resolver, loader, Prisma
@@ -278,9 +278,8 @@ export function createReadCompiler(schema: GraphQLSchema, projections: Projectio
         if (read === null) {
           parts.push(`'${key}', NULL`);
         } else {
-          const types = read.types
-            ? mergeProjections({ types: projections.types, roots: {} }, { types: read.types, roots: {} }).types
-            : projections.types;
+          // The call's own types (a page and its counts) are not among the modules' types.
+          const types = read.types ? { ...projections.types, ...read.types } : projections.types;
           const fields = collect(
             type,
             nodes.map((n) => n.selectionSet),

@@ -42,7 +42,8 @@ export type FieldProjection =
 /**
  * What a root field reads: `from`, the row it answers with (`FROM table alias WHERE …`, at most one
  * row; '' for exactly one row of no table, as a page is), and `types`, projections that hold this
- * call's arguments (a page's items and counts), for the types below it.
+ * call's arguments (a page's items and counts), for the types below it: types of its own, which
+ * no module projects (they replace, not extend, a module's type of the same name).
  */
 export interface RootRead {
   from: string;

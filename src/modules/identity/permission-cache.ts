@@ -86,7 +86,7 @@ export function createPermissionCache(options: PermissionCacheOptions) {
   // before, but neither kept nor shared with later ones.
   /** Names this instance's invalidation messages, which it has applied before publishing them. */
   const instanceId = randomUUID();
-  const loading = new Map<string, { result: Promise<UserAccess | null>; stale: boolean }>();
+  const loading = new Map<string, { state: { stale: boolean }; result: Promise<UserAccess | null> }>();
   const jittered = (seconds: number) =>
     seconds - Math.floor(Math.random() * (Math.min(TTL_JITTER_SECONDS, seconds / 10) + 1));
 
@@ -189,7 +189,7 @@ export function createPermissionCache(options: PermissionCacheOptions) {
       local.delete(id);
       const load = loading.get(id);
       if (load) {
-        load.stale = true;
+        load.state.stale = true;
         loading.delete(id);
       }
     }
@@ -224,8 +224,8 @@ export function createPermissionCache(options: PermissionCacheOptions) {
       const running = loading.get(userId);
       if (running) return running.result;
       // Registered before its first await, so that an invalidation heard at any point marks it.
-      const current = { stale: false, result: undefined as unknown as Promise<UserAccess | null> };
-      current.result = load(userId, current);
+      const state = { stale: false };
+      const current = { state, result: load(userId, state) };
       loading.set(userId, current);
       try {
         return await current.result;
