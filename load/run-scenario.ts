@@ -11,7 +11,7 @@
 // Scenarios: short, baseline, peak, stress, spike, soak (load/README.md has the numbers).
 //
 // Without --target the runner starts the gateway itself, compiled as production runs it
-// (node --enable-source-maps dist/src/main.js), against DATABASE_URL (default: the seeded erp_bench
+// (GATEWAY_COMMAND, below), against DATABASE_URL (default: the seeded erp_bench
 // on 127.0.0.1) and REDIS_URL, in safelist mode with the production defaults of src/config/spec.ts,
 // except what a single load generator on one address needs (rate limits and cost budgets out of the
 // way, overload shedding off); any gateway setting of src/config/spec.ts set in the environment wins
@@ -235,8 +235,16 @@ function tail(file: string, lines = 30): string {
   }
 }
 
-/** The compiled gateway, as the image and `npm start` run it (`node --enable-source-maps dist/src/main.js`). */
-const GATEWAY_ENTRY = join('dist', 'src', 'main.js');
+/**
+ * The compiled gateway's command line after `node`, as the image (Dockerfile `CMD`) and `npm start`
+ * (scripts/start.sh) run it; test/integration/observability-assets.test.ts holds the three equal.
+ */
+export const GATEWAY_COMMAND = [
+  '--enable-source-maps',
+  '--max-semi-space-size=16',
+  '--heap-growing-percent=20',
+  'dist/src/main.js',
+] as const;
 
 /**
  * Compiles the gateway (tsc -p tsconfig.build.json, incremental: seconds when little changed).
@@ -268,7 +276,11 @@ export async function startGateway(gatewayEnv: Record<string, string>, logFile: 
     delete inherited[`${key}_FILE`];
   }
   // As production runs it (Dockerfile, scripts/start.sh): the compiled build, buildGateway().
-  const child = spawn(process.execPath, ['--enable-source-maps', GATEWAY_ENTRY], {
+  // LOAD_NODE_OPTIONS: Node flags for this run's gateways (a profile, an A/B of a flag). They come
+  // after the command's own flags, so that they win.
+  const extraFlags = (env.LOAD_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
+  const entry = GATEWAY_COMMAND.at(-1)!;
+  const child = spawn(process.execPath, [...GATEWAY_COMMAND.slice(0, -1), ...extraFlags, entry], {
     cwd: rootDir,
     env: { ...inherited, ...gatewayEnv, PORT: String(port), METRICS_PORT: String(metricsPort) },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -192,22 +192,6 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
         return { version, cache, ...createResponseCachePlugin({ cache, catalogVersion: version.current, policyOf }) };
       })()
     : undefined;
-  metrics.observe({
-    pool: () => database.poolStats(),
-    permissionCache: identity.permissions.stats,
-    login: identity.guard.stats,
-    rateLimits: rateLimitStats,
-    persisted: persistedStats,
-    apqStoreErrors: () => apqStore?.stats.errors ?? 0,
-    responseCache: () => ({
-      hits: responseCache?.stats.hits ?? 0,
-      misses: responseCache?.stats.misses ?? 0,
-      coalesced: responseCache?.stats.coalesced ?? 0,
-      errors: responseCache?.cache.stats.errors ?? 0,
-    }),
-    backupStatus: () => readBackupStatus(join(config.backup.dir, 'backup-status.json')),
-    scheduling: { queueDepth: () => scheduling.depth(), cache: scheduling.cache.stats },
-  });
 
   const rateLimitOptions = { counter: windowCounter, logger, limits: live.rateLimits, stats: rateLimitStats };
   // One charge for Apollo's requests and the cached-read lane's: the same windows and budget.
@@ -299,6 +283,23 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
           maxCoalesceWaitMs: config.graphql.executionTimeoutMs,
         })
       : undefined;
+  metrics.observe({
+    pool: () => database.poolStats(),
+    permissionCache: identity.permissions.stats,
+    login: identity.guard.stats,
+    rateLimits: rateLimitStats,
+    persisted: persistedStats,
+    apqStoreErrors: () => apqStore?.stats.errors ?? 0,
+    responseCache: () => ({
+      hits: responseCache?.stats.hits ?? 0,
+      misses: responseCache?.stats.misses ?? 0,
+      coalesced: responseCache?.stats.coalesced ?? 0,
+      errors: responseCache?.cache.stats.errors ?? 0,
+    }),
+    localResponses: () => cachedReads?.stats() ?? { entries: 0, bytes: 0 },
+    backupStatus: () => readBackupStatus(join(config.backup.dir, 'backup-status.json')),
+    scheduling: { queueDepth: () => scheduling.depth(), cache: scheduling.cache.stats },
+  });
   server.route({
     url: '/graphql',
     method: ['GET', 'POST', 'OPTIONS'],

@@ -126,6 +126,9 @@ export function createCachedReadLane(options: CachedReadLaneOptions) {
   const entries = new LRUCache<string, Entry>({
     maxSize: options.maxBytes ?? 64 * 1024 * 1024,
     sizeCalculation: (entry) => entry.data.length + entry.etag.length + 64,
+    // An entry is dropped when its max-age (10-30 s) ends, not when the bytes of later ones push
+    // it out: the lane holds what was read in the last half minute, not 64 MiB of expired pages.
+    ttlAutopurge: true,
   });
   let entriesVersion = '';
   const stale = (mark: number, variants: string[] | Set<string> | undefined) =>

@@ -365,3 +365,44 @@ describe('cached-read lane under rate limits', () => {
     expect(Number(last?.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 });
+
+describe('cached-read lane memory', () => {
+  let t: TestApp;
+  let statements = 0;
+  beforeAll(async () => {
+    t = await startTestApp({
+      RESPONSE_CACHE_ENABLED: 'true',
+      RESPONSE_CACHE_COALESCE_MS: '50',
+      PERSISTED_OPERATIONS_MODE: 'safelist',
+    });
+    t.database.onStatement(() => (statements += 1));
+  });
+  afterAll(async () => t.close());
+
+  const held = async (what: 'entries' | 'bytes') =>
+    (await t.app.metrics.registry.getSingleMetric(`response_cache_local_${what}`)?.get())?.values[0]?.value;
+
+  it('lets go of an answer when its max-age ends, with no request for it (the gauges show it)', async () => {
+    const { tag } = await seedFixture(t.database, { stock: 2 });
+    await catalogVersionSettled(t.database, t);
+    const payload = {
+      operationName: 'ProductDetail',
+      variables: { sku: `P-${tag}` },
+      extensions: persisted('ProductDetail'),
+    };
+    const first = await post(t.url, payload, t.admin);
+    expect(first.status).toBe(200);
+    await until(async () => {
+      const before = statements;
+      await post(t.url, payload, t.admin);
+      return statements === before;
+    }, 'a repeated read to be answered without the database');
+    expect(await held('entries')).toBe(1);
+    expect(await held('bytes')).toBeGreaterThan(0);
+
+    const maxAge = Number(/max-age=(\d+)/.exec(first.headers.get('cache-control') ?? '')?.[1]);
+    expect(maxAge).toBeGreaterThan(0);
+    await until(async () => (await held('entries')) === 0, 'the expired answer to be dropped', (maxAge + 10) * 1000);
+    expect(await held('bytes')).toBe(0);
+  }, 60_000);
+});
