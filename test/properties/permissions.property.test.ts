@@ -7,6 +7,7 @@ import { applyAuthDirectives, assertEveryRootFieldDecided } from '../../src/grap
 import { buildGraphQLSchema } from '../../src/graphql/schema.js';
 import { PERMISSION_KEYS, type PermissionKey } from '../../src/modules/identity/index.js';
 import { createPermissionCache } from '../../src/modules/identity/permission-cache.js';
+import { createRedis } from '../../src/platform/redis/redis.js';
 import { ANONYMOUS } from '../../src/platform/service-context.js';
 import {
   captureLogger,
@@ -21,6 +22,8 @@ import {
   type TestApp,
   type TestUser,
 } from '../helpers/kit.js';
+import { REDIS_URL } from '../helpers/databases.js';
+import { until } from '../helpers/gateway-process.js';
 
 const RUNS = { numRuns: 100 };
 
@@ -106,6 +109,36 @@ describe('PROP 11 permission cache consistency', () => {
     await redis.incr(`permgen:${userId}`);
     await racing;
     expect(await redis.exists(`perm:${userId}`)).toBe(0);
+  });
+
+  it('an instance whose subscriber connection is still connecting subscribes once it is ready, and hears the others', async () => {
+    const channel = `test:permission-invalidations:${uniqueTag()}`;
+    const capture = captureLogger('debug');
+    const subscriber = createRedis({ url: REDIS_URL, logger: capture.logger, name: 'test-sub' });
+    try {
+      expect(subscriber.status).not.toBe('ready');
+      const options = { prisma: t.database.prisma, redis: t.redis.client, logger: capture.logger, channel };
+      const listening = createPermissionCache({ ...options, subscriber, localTtlMs: 60_000 });
+      const other = createPermissionCache(options);
+      await until(async () => {
+        const [, subscribers] = (await t.redis.client.pubsub('NUMSUB', channel)) as [string, number];
+        return subscribers === 1;
+      }, 'the subscriber connection to subscribe');
+
+      await listening.get(userId);
+      const localHits = listening.stats.localHits;
+      await listening.get(userId);
+      expect(listening.stats.localHits).toBe(localHits + 1);
+      await other.invalidateUsers([userId]);
+      await until(async () => {
+        const before = listening.stats.localHits;
+        await listening.get(userId);
+        return listening.stats.localHits === before;
+      }, "the other instance's invalidation to reach this one");
+      expect(listening.stats.redisErrors).toBe(0);
+    } finally {
+      subscriber.disconnect();
+    }
   });
 
   const assignmentArb = fc.record({

@@ -207,7 +207,13 @@ export function createPermissionCache(options: PermissionCacheOptions) {
         logger.warn('ignored malformed invalidation message');
       }
     });
-    subscriber.subscribe(invalidationChannel).catch((error: unknown) => redisFailed(error));
+    // Without an offline queue a connection refuses commands until it is ready, so a SUBSCRIBE sent
+    // while it still connects (startup) was lost, and this instance never heard the others. It is
+    // sent once the connection is ready, and again after every reconnect.
+    const subscribe = () =>
+      void subscriber.subscribe(invalidationChannel).catch((error: unknown) => redisFailed(error));
+    subscriber.on('ready', subscribe);
+    if (subscriber.status === 'ready') subscribe();
   }
 
   return {
