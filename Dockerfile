@@ -69,12 +69,12 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:4000/health/live').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"]
 # Exec form: node is PID 1 and receives SIGTERM itself (src/main.ts drains, then closes the
 # database). No shell in between to swallow the signal. The memory flags (docs/capacity.md,
-# "Memory per instance"): --max-semi-space-size=16 keeps the young generation at 32 MB instead of
-# the 128 MB V8 grew it to by default; --heap-growing-percent=20 starts a major GC when the old
-# generation has grown 20% past what the last one kept, instead of letting it reach about twice
-# that. Together about 150 MB less RSS under load, for a few percent more CPU. The load runner and
-# npm start use the same command (a test holds them equal).
-CMD ["node", "--enable-source-maps", "--max-semi-space-size=16", "--heap-growing-percent=20", "dist/src/main.js"]
+# "Memory"): --max-semi-space-size=8 caps the young generation at two 8 MB semi-spaces (V8's
+# own cap is 16 MB ones under a 1 GiB memory limit, 64 MB ones on a large host without a limit);
+# --heap-growing-percent=20 starts a major GC when the old generation has grown 20% past what
+# the last one kept, instead of letting it reach about twice that. The load runner and npm start
+# use the same command (a test holds them equal).
+CMD ["node", "--enable-source-maps", "--max-semi-space-size=8", "--heap-growing-percent=20", "dist/src/main.js"]
 
 # ---- backup: the gateway image plus pg_dump, for the backup CronJob ---------------------------
 # Same code and configuration as the gateway (the backup CLI loads the same settings and

@@ -237,14 +237,25 @@ function tail(file: string, lines = 30): string {
 
 /**
  * The compiled gateway's command line after `node`, as the image (Dockerfile `CMD`) and `npm start`
- * (scripts/start.sh) run it; test/integration/observability-assets.test.ts holds the three equal.
+ * (scripts/start.sh) run it; test/integration/start-command.test.ts holds the three equal.
  */
 export const GATEWAY_COMMAND = [
   '--enable-source-maps',
-  '--max-semi-space-size=16',
+  '--max-semi-space-size=8',
   '--heap-growing-percent=20',
   'dist/src/main.js',
 ] as const;
+
+/**
+ * LOAD_NODE_OPTIONS: Node flags for this run's gateways (a profile, an A/B of a flag). They come
+ * after the command's own flags, so that they win.
+ */
+const LOAD_NODE_OPTIONS = (env.LOAD_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
+
+/** What the runner starts a gateway with, after `node`: GATEWAY_COMMAND plus LOAD_NODE_OPTIONS. */
+function gatewayCommandLine(): string[] {
+  return [...GATEWAY_COMMAND.slice(0, -1), ...LOAD_NODE_OPTIONS, GATEWAY_COMMAND.at(-1)!];
+}
 
 /**
  * Compiles the gateway (tsc -p tsconfig.build.json, incremental: seconds when little changed).
@@ -276,11 +287,7 @@ export async function startGateway(gatewayEnv: Record<string, string>, logFile: 
     delete inherited[`${key}_FILE`];
   }
   // As production runs it (Dockerfile, scripts/start.sh): the compiled build, buildGateway().
-  // LOAD_NODE_OPTIONS: Node flags for this run's gateways (a profile, an A/B of a flag). They come
-  // after the command's own flags, so that they win.
-  const extraFlags = (env.LOAD_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
-  const entry = GATEWAY_COMMAND.at(-1)!;
-  const child = spawn(process.execPath, [...GATEWAY_COMMAND.slice(0, -1), ...extraFlags, entry], {
+  const child = spawn(process.execPath, gatewayCommandLine(), {
     cwd: rootDir,
     env: { ...inherited, ...gatewayEnv, PORT: String(port), METRICS_PORT: String(metricsPort) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -1485,6 +1492,7 @@ async function main(): Promise<number> {
     const variant = [
       ...(INSTANCES > 1 ? [`${INSTANCES} instances behind nginx`] : []),
       ...(scaledPhases ? [`arrival rates × ${RATE_SCALE}`] : []),
+      ...(LOAD_NODE_OPTIONS.length > 0 && !externalTarget ? [`gateways with ${LOAD_NODE_OPTIONS.join(' ')}`] : []),
     ];
     console.log(`\n=== load scenario ${scenario}${variant.length > 0 ? ` (${variant.join(', ')})` : ''}: summary ===`);
     console.log(
@@ -1597,6 +1605,7 @@ async function main(): Promise<number> {
           flow: flags.flow ?? 'mix',
           rateScale: RATE_SCALE,
           generator: GENERATOR,
+          ...(externalTarget ? {} : { gatewayCommand: gatewayCommandLine() }),
           passed,
           ...summary,
           gateway: gatewayUsage,

@@ -9,4 +9,4 @@ ensure_deps
 node scripts/prisma-generate.mjs
 echo "> building (tsc)"
 npx tsc -p tsconfig.build.json
-exec node --enable-source-maps --max-semi-space-size=16 --heap-growing-percent=20 dist/src/main.js
+exec node --enable-source-maps --max-semi-space-size=8 --heap-growing-percent=20 dist/src/main.js

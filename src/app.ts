@@ -283,6 +283,7 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
           maxCoalesceWaitMs: config.graphql.executionTimeoutMs,
         })
       : undefined;
+  // After every component it reads: a mirrored metric reads its source once when registered.
   metrics.observe({
     pool: () => database.poolStats(),
     permissionCache: identity.permissions.stats,
@@ -296,6 +297,7 @@ export async function createApp(config: AppConfig, deps: AppDependencies): Promi
       coalesced: responseCache?.stats.coalesced ?? 0,
       errors: responseCache?.cache.stats.errors ?? 0,
     }),
+    // Exported without a lane too (0), so that dashboards find it whatever the mode.
     localResponses: () => cachedReads?.stats() ?? { entries: 0, bytes: 0 },
     backupStatus: () => readBackupStatus(join(config.backup.dir, 'backup-status.json')),
     scheduling: { queueDepth: () => scheduling.depth(), cache: scheduling.cache.stats },

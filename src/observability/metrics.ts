@@ -63,7 +63,7 @@ export interface MetricSources {
   apqStoreErrors(): number;
   responseCache?(): { hits: number; misses: number; coalesced: number; errors: number };
   /** The cached-read lane's entries in this instance's memory (src/graphql/cached-read-lane.ts). */
-  localResponses?(): { entries: number; bytes: number };
+  localResponses(): { entries: number; bytes: number };
   /** The backup job's status file, if any (`npm run backup` writes it). */
   backupStatus?(): BackupStatus | undefined;
   /** Schedule solving: jobs waiting and running (the queue all instances share) and the solution cache. */
@@ -270,18 +270,16 @@ export function createMetrics() {
       mirroredGauge(registry, 'cache_hit_ratio', 'Hits over lookups since start, by cache.', () => [
         [{ cache: 'permissions' }, cache.hits + cache.misses === 0 ? 1 : cache.hits / (cache.hits + cache.misses)],
       ]);
-      if (sources.localResponses) {
-        const lane = sources.localResponses;
-        mirroredGauge(registry, 'response_cache_local_entries', "Responses held in this instance's memory.", () => [
-          [{}, lane().entries],
-        ]);
-        mirroredGauge(
-          registry,
-          'response_cache_local_bytes',
-          "Bytes of responses held in this instance's memory.",
-          () => [[{}, lane().bytes]],
-        );
-      }
+      const lane = sources.localResponses;
+      mirroredGauge(registry, 'response_cache_local_entries', "Responses held in this instance's memory.", () => [
+        [{}, lane().entries],
+      ]);
+      mirroredGauge(
+        registry,
+        'response_cache_local_bytes',
+        "Bytes of responses held in this instance's memory.",
+        () => [[{}, lane().bytes]],
+      );
       const login = sources.login;
       mirroredCounter(registry, 'auth_attempts_total', 'Login attempts by result.', () => [
         [{ result: 'success' }, login.success],

@@ -208,8 +208,10 @@ export function createPermissionCache(options: PermissionCacheOptions) {
       }
     });
     // Without an offline queue a connection refuses commands until it is ready, so a SUBSCRIBE sent
-    // while it still connects (startup) was lost, and this instance never heard the others. It is
-    // sent once the connection is ready, and again after every reconnect.
+    // while it still connected (startup) was refused, and this instance never heard the others.
+    // It is sent once the connection is ready. ioredis resubscribes what it had after a reconnect;
+    // sending it on every 'ready' also covers a SUBSCRIBE that never succeeded (Redis ignores a
+    // repeated one).
     const subscribe = () =>
       void subscriber.subscribe(invalidationChannel).catch((error: unknown) => redisFailed(error));
     subscriber.on('ready', subscribe);

@@ -9,7 +9,8 @@
  * last incumbent HiGHS posted (if any) is the answer ('feasible'), else the heuristic's ('timeout').
  *
  * Memory: `memoryLimitMb` bounds two things, separately. (1) The worker's V8 heap, through
- * `resourceLimits.maxOldGenerationSizeMb` (plus a young generation of at most a quarter of it): the
+ * `resourceLimits.maxOldGenerationSizeMb` (plus a young generation of at most a quarter of it; a
+ * process started with `--max-semi-space-size`, as the image is, gives every worker that size instead): the
  * problem's copy, the model built in JavaScript and the result. Exceeding it kills the worker with
  * ERR_WORKER_OUT_OF_MEMORY (`fallbackReason: 'out_of_memory'`). (2) HiGHS's WebAssembly linear memory,
  * which V8's limits do not count at all (it is an ArrayBuffer outside the heap, growable up to the 2 GiB
