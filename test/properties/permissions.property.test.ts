@@ -9,6 +9,8 @@ import { PERMISSION_KEYS, type PermissionKey } from '../../src/modules/identity/
 import { createPermissionCache } from '../../src/modules/identity/permission-cache.js';
 import { createRedis } from '../../src/platform/redis/redis.js';
 import { ANONYMOUS } from '../../src/platform/service-context.js';
+import { REDIS_URL } from '../helpers/databases.js';
+import { until } from '../helpers/gateway-process.js';
 import {
   captureLogger,
   createTestUser,
@@ -22,8 +24,6 @@ import {
   type TestApp,
   type TestUser,
 } from '../helpers/kit.js';
-import { REDIS_URL } from '../helpers/databases.js';
-import { until } from '../helpers/gateway-process.js';
 
 const RUNS = { numRuns: 100 };
 
