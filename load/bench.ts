@@ -13,7 +13,8 @@
 //   1. a raw Node HTTP server answering a fixed JSON body (the ceiling of machine and load generator),
 //   2. Apollo Server 5 on Fastify with `type Query { hello: String }` (the ratio baseline; measured again,
 //      idle in between, after the gateway: the baseline is the mean, and a drift between the two is reported),
-//   3. the gateway as src/main.ts starts it, NODE_ENV=production, PERSISTED_OPERATIONS_MODE=safelist,
+//   3. the gateway as src/main.ts starts it, with the image's V8 heap flags (load/gateway-command.ts),
+//      NODE_ENV=production, PERSISTED_OPERATIONS_MODE=safelist,
 //      introspection off, tracing off, LOG_LEVEL=warn, pool 10, a Redis key prefix of its own; rate limits
 //      and budgets raised so they never refuse (they are still counted in Redis on every request) and the
 //      event-loop overload guard off (so a busy shared machine measures latency instead of shedding load).
@@ -60,6 +61,7 @@ import {
   type BenchSession,
   type CheckoutCarts,
 } from './bench/fixtures.js';
+import { GATEWAY_HEAP_FLAGS } from './gateway-command.js';
 
 const { values } = parseArgs({
   options: {
@@ -428,6 +430,8 @@ try {
       cwd: rootDir,
       env: { ...gatewayEnv, ...gatewayRun.env },
       logFile: logFile(gatewayRun.log),
+      // The heap flags production starts with: their GC is part of what a request costs.
+      nodeFlags: GATEWAY_HEAP_FLAGS,
     });
     console.log(`  listening at ${running.url} after ${((performance.now() - started) / 1000).toFixed(1)} s`);
     const headers = { authorization: `Bearer ${session.token}` };

@@ -70,6 +70,7 @@ import { createLogger } from '../src/observability/logger.js';
 import { findProjectRoot } from '../src/platform/project-root.js';
 import { createRedis, waitForRedis } from '../src/platform/redis/redis.js';
 import { startNginx, type RunningNginx } from './cluster/nginx.js';
+import { GATEWAY_COMMAND } from './gateway-command.js';
 import {
   type ArtilleryReport,
   LOAD_GENERATORS,
@@ -234,17 +235,6 @@ function tail(file: string, lines = 30): string {
     return '(no output)';
   }
 }
-
-/**
- * The compiled gateway's command line after `node`, as the image (Dockerfile `CMD`) and `npm start`
- * (scripts/start.sh) run it; test/integration/start-command.test.ts holds the three equal.
- */
-export const GATEWAY_COMMAND = [
-  '--enable-source-maps',
-  '--max-semi-space-size=8',
-  '--heap-growing-percent=20',
-  'dist/src/main.js',
-] as const;
 
 /**
  * LOAD_NODE_OPTIONS: Node flags for this run's gateways (a profile, an A/B of a flag). They come

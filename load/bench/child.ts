@@ -36,12 +36,15 @@ export async function startServer(options: {
   cwd: string;
   env: Record<string, string | undefined>;
   logFile: string;
+  /** Node flags of this server's own, before BENCH_NODE_OPTIONS (which therefore win). */
+  nodeFlags?: readonly string[];
 }): Promise<ServerProcess> {
   const log: WriteStream = createWriteStream(options.logFile, { flags: 'a' });
   // BENCH_NODE_OPTIONS adds Node flags to the servers, e.g. '--cpu-prof --cpu-prof-dir=load/results/prof'
   // to see where a gateway operation spends its time under the same load.
   const extraFlags = (process.env.BENCH_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
-  const child = spawn(process.execPath, [...extraFlags, '--import', 'tsx', options.script], {
+  const flags = [...(options.nodeFlags ?? []), ...extraFlags];
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', options.script], {
     cwd: options.cwd,
     env: options.env,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

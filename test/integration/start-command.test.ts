@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GATEWAY_COMMAND } from '../../load/run-scenario.js';
+import { GATEWAY_COMMAND } from '../../load/gateway-command.js';
 import { ROOT } from '../helpers/kit.js';
 
 // The Node flags are part of what is measured (docs/capacity.md, "Memory"): the image, `npm start`
